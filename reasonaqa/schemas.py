@@ -1,0 +1,175 @@
+"""Data contracts, the bottom layer: clips, what the LLM must return, and the QA row.
+
+Everything else imports from here. The JSON schema sent to the LLM and the Arrow schema of
+the shards are both derived from these models, so each shape is written once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from typing import Annotated, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Dataset = Literal["audiocaps", "clotho"]
+Focus = Literal["sound_events", "sources", "scene", "signal", "semantics", "emotion"]
+FOCUS_AREAS: tuple[str, ...] = typing.get_args(Focus)
+Task = Literal["mcq", "detail", "caption", "aqa", "difference"]
+Origin = Literal["synthetic", "existing"]
+LETTERS = "abcd"
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Clip(BaseModel):
+    """One audio clip of a manifest, with all of its human captions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Dataset
+    split: str
+    clip_id: str
+    audio_path: str
+    captions: list[Text] = Field(min_length=1)
+    source_rows: list[str] = Field(description="ids of the CSV rows this clip came from")
+
+
+# --- What the LLM must return -------------------------------------------------------------
+
+
+class McqItem(BaseModel):
+    """A four-option multiple-choice question with exactly one correct option."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text
+    options: list[Text] = Field(min_length=4, max_length=4)
+    answer: Text = Field(description="the correct option, copied exactly from options")
+    focus: Focus
+
+
+class DetailItem(BaseModel):
+    """An open question with a detailed answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text
+    answer: Text
+    focus: Focus
+
+
+class ChoiceVerdict(BaseModel):
+    """Second-pass answer to an MCQ: grounding and audio-dependence checks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Text = Field(description="the chosen option, copied exactly")
+
+
+class SupportVerdict(BaseModel):
+    """Second-pass judgement of whether captions support a detailed answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supported: bool
+
+
+LLM_CONTRACTS: dict[str, type[BaseModel]] = {
+    "mcq": McqItem,
+    "detail": DetailItem,
+    "choice": ChoiceVerdict,
+    "support": SupportVerdict,
+}
+
+
+def llm_json_schema(model: type[BaseModel]) -> dict[str, typing.Any]:
+    """The JSON schema sent to the LLM, derived from the pydantic contract."""
+    return model.model_json_schema()
+
+
+# --- The QA row: one line of a shard ------------------------------------------------------
+
+
+class QARow(BaseModel):
+    """One question-answer row, synthetic or imported; the columns of every shard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: str
+    origin: Origin
+    source: str = Field(description="subset name, e.g. AudioCaps-MCQ, Clotho-Detail, CLE, ACD-1")
+    dataset: Dataset
+    split: str
+    clip_id: str
+    audio_path: str
+    captions: list[str]
+    task: Task
+    question: str
+    answer: str = Field(description="for MCQ the option text, never the letter")
+    options: list[str] = Field(default_factory=list)
+    answer_letter: str | None = None
+    focus: str | None = None
+    clip_id_2: str | None = None
+    audio_path_2: str | None = None
+    captions_2: list[str] = Field(default_factory=list)
+    caption_index: int | None = None
+    sample_index: int | None = None
+    agreement: float | None = None
+    raw: str | None = None
+    model: str | None = None
+    template_id: str | None = None
+    template_hash: str | None = None
+    seed: int | None = None
+    audio_contribution: Literal["weak", "strong"] | None = None
+    audio_votes: list[str] = Field(default_factory=list)
+    grounded: bool | None = None
+    created_at: dt.datetime | None = None
+
+
+def _arrow_type(annotation: typing.Any) -> pa.DataType:
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _arrow_type(args[0])
+    if origin is Literal:
+        return pa.string()
+    if origin is list:
+        return pa.list_(_arrow_type(args[0]))
+    simple: dict[typing.Any, pa.DataType] = {
+        str: pa.string(),
+        int: pa.int64(),
+        float: pa.float64(),
+        bool: pa.bool_(),
+        dt.datetime: pa.timestamp("us", tz="UTC"),
+    }
+    if annotation in simple:
+        return simple[annotation]
+    raise TypeError(f"no Arrow type for {annotation!r}")
+
+
+def arrow_schema(model: type[BaseModel] = QARow) -> pa.Schema:
+    """The Arrow schema of a pydantic model, column for field, in declaration order."""
+    fields = []
+    for name, info in model.model_fields.items():
+        nullable = not info.is_required() or type(None) in typing.get_args(info.annotation)
+        fields.append(pa.field(name, _arrow_type(info.annotation), nullable=nullable))
+    return pa.schema(fields)
+
+
+QA_SCHEMA: pa.Schema = arrow_schema(QARow)
+QA_COLUMNS: tuple[str, ...] = tuple(QARow.model_fields)
+
+
+def empty_row(**values: typing.Any) -> dict[str, typing.Any]:
+    """A plain dict with every QA column, defaults filled in: the fast path for writers."""
+    row: dict[str, typing.Any] = {name: None for name in QA_COLUMNS}
+    for name in ("options", "captions_2", "audio_votes"):
+        row[name] = []
+    unknown = set(values) - set(row)
+    if unknown:
+        raise KeyError(f"unknown QA columns: {sorted(unknown)}")
+    row.update(values)
+    return row
