@@ -1,0 +1,84 @@
+"""The one protocol every LLM backend speaks, and the request/response types it carries.
+
+A backend turns one chat request into one completion. Batching (vLLM) and bounded
+concurrency (HTTP) are the backend's business; the engine only awaits ``complete``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Everything that determines an LLM answer; its ``key`` is the journal's cache key."""
+
+    messages: tuple[Message, ...]
+    schema: dict[str, Any]
+    schema_name: str
+    max_tokens: int = 512
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int | None = None
+    n: int = 1
+
+    @property
+    def key(self) -> str:
+        """Hash of the exact request; the model is added by the engine via ``request_key``."""
+        return request_key(self, model="")
+
+
+def request_key(request: ChatRequest, model: str) -> str:
+    payload = {
+        "model": model,
+        "messages": list(request.messages),
+        "schema": request.schema,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "seed": request.seed,
+        "n": request.n,
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Completion:
+    """``n`` answers to one request, with why each stopped ("stop" or "length")."""
+
+    texts: list[str]
+    finish_reasons: list[str]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BackendError(Exception):
+    """A request that failed for good after the backend's own retries.
+
+    ``reason`` is one of the quarantine codes: transport, timeout, length, schema.
+    """
+
+    def __init__(self, reason: str, message: str, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.raw = raw
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the engine needs from an LLM."""
+
+    name: str
+    model: str
+    accepts_seed: bool
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...

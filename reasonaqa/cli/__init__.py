@@ -1,0 +1,34 @@
+"""Command-line interface: the top layer. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from reasonaqa.cli.app import app
+from reasonaqa.errors import InputError
+
+# Importing a module registers its commands on ``app``.
+COMMAND_MODULES = ("manifest",)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"reasonaqa.cli.{_name}")
+
+
+def main() -> None:
+    """Entry point: bad input becomes one line on stderr and exit status 2."""
+    try:
+        code = app(standalone_mode=False)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume", file=sys.stderr)
+        sys.exit(130)
+    # Commands return an int exit status (for example "some items were quarantined").
+    sys.exit(code if isinstance(code, int) else 0)
