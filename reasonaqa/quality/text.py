@@ -1,0 +1,36 @@
+"""Text normalization shared by the checks, the balancer and the duplicate filter.
+
+Two strings are "the same" when they are equal after lowercasing, dropping punctuation and
+collapsing whitespace: "A dog." and "a dog" name one option.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^\w\s]+")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, NFKC, punctuation (and ``_``) to spaces, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("_", " ")
+    return _SPACE.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def words(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def contains_phrase(haystack: str, needle: str) -> bool:
+    """Whether ``needle`` occurs in ``haystack`` as whole words, after normalizing both."""
+    needle_n = normalize(needle)
+    return bool(needle_n) and f" {needle_n} " in f" {normalize(haystack)} "
+
+
+def option_index(options: list[str], answer: str) -> int | None:
+    """Index of the one option equal to ``answer`` after normalizing; None if not exactly one."""
+    target = normalize(answer)
+    hits = [i for i, option in enumerate(options) if normalize(option) == target]
+    return hits[0] if len(hits) == 1 else None
