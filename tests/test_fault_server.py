@@ -1,0 +1,296 @@
+"""The fault server over real HTTP on 127.0.0.1, and the llama.cpp server launcher."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
+from reasonaqa.errors import InputError
+from reasonaqa.schemas import (
+    FOCUS_AREAS,
+    ChoiceVerdict,
+    DetailItem,
+    McqItem,
+    SupportVerdict,
+    llm_json_schema,
+)
+from reasonaqa.testing.fake_content import Context, Picker, compile_schema, options_in
+from reasonaqa.testing.fault_server import FAULT_KINDS, messages_hash, read_log, uniform_rates
+from reasonaqa.testing.servers import fault_server, llama_server
+
+HANG_S = 0.6
+CLIENT_TIMEOUT_S = 0.3
+
+
+def chat_request(
+    contract: type[BaseModel],
+    index: int,
+    user: str | None = None,
+    style: Literal["json_schema", "json_object"] = "json_schema",
+    n: int = 1,
+) -> dict[str, Any]:
+    focus = FOCUS_AREAS[index % len(FOCUS_AREAS)]
+    user = user or (
+        f"Descriptions of the clip:\n- A dog barks twice, take {index}\n- Birds sing nearby\n"
+        f'Return JSON with keys "question", "options", "answer" and "focus" ("{focus}").'
+    )
+    schema = llm_json_schema(contract)
+    response_format: dict[str, Any] = (
+        {"type": "json_schema", "json_schema": {"name": contract.__name__, "schema": schema}}
+        if style == "json_schema"
+        else {"type": "json_object", "schema": schema}
+    )
+    return {
+        "model": "test",
+        "messages": [
+            {"role": "system", "content": "You write audio QA."},
+            {"role": "user", "content": user},
+        ],
+        "response_format": response_format,
+        "max_tokens": 512,
+        "seed": index,
+        "n": n,
+    }
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async with session.post(f"{url}/chat/completions", json=body) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+def contents(completion: dict[str, Any]) -> list[str]:
+    return [choice["message"]["content"] for choice in completion["choices"]]
+
+
+async def post_all(url: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as session:
+        return list(await asyncio.gather(*(post(session, url, body) for body in bodies)))
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def test_answers_validate_against_the_llm_contracts() -> None:
+    mcq = [chat_request(McqItem, i) for i in range(30)]
+    detail = [chat_request(DetailItem, i, style="json_object") for i in range(30)]
+    with fault_server() as url:
+        completions = asyncio.run(post_all(url, mcq + detail))
+    questions = set()
+    for body, completion in zip(mcq, completions[:30], strict=True):
+        item = McqItem.model_validate_json(contents(completion)[0])
+        assert len(set(item.options)) == 4
+        assert item.answer in item.options
+        assert f'("{item.focus}")' in body["messages"][1]["content"]
+        assert completion["seed"] == body["seed"]
+        assert completion["choices"][0]["finish_reason"] == "stop"
+        questions.add(item.question)
+    assert len(questions) > 25, "content varies with the request"
+    for completion in completions[30:]:
+        DetailItem.model_validate_json(contents(completion)[0])
+
+
+def test_n_choices_and_determinism() -> None:
+    body = chat_request(McqItem, 7, n=3)
+    with fault_server() as url:
+        first, second = asyncio.run(post_all(url, [body, body]))
+    assert len(first["choices"]) == 3
+    assert [c["index"] for c in first["choices"]] == [0, 1, 2]
+    assert contents(first) == contents(second)
+    assert len(set(contents(first))) == 3
+
+
+def test_verdicts_agree_with_the_generated_mcq() -> None:
+    with fault_server() as url:
+        (mcq_completion,) = asyncio.run(post_all(url, [chat_request(McqItem, 3)]))
+        mcq = McqItem.model_validate_json(contents(mcq_completion)[0])
+        shuffled = random.Random(1).sample(mcq.options, 4)
+        labelled = [f"{letter}) {option}" for letter, option in zip("abcd", shuffled, strict=True)]
+        listed, inline = "\n".join(labelled), " ".join(labelled)
+        bodies = [
+            chat_request(ChoiceVerdict, 1, user=f"{mcq.question}\n{listed}"),
+            chat_request(ChoiceVerdict, 2, user=f"{mcq.question} {inline}"),
+            chat_request(SupportVerdict, 3, user="Is the answer supported?"),
+        ]
+        by_lines, by_inline, support = asyncio.run(post_all(url, bodies))
+    assert ChoiceVerdict.model_validate_json(contents(by_lines)[0]).answer == mcq.answer
+    assert ChoiceVerdict.model_validate_json(contents(by_inline)[0]).answer == mcq.answer
+    assert SupportVerdict.model_validate_json(contents(support)[0]).supported is True
+
+
+def test_content_is_generic_over_json_schemas() -> None:
+    class Part(BaseModel):
+        label: Literal["x", "y", "z"]
+        weight: float = Field(ge=0.5, le=0.75)
+
+    class Nested(BaseModel):
+        parts: list[Part] = Field(min_length=2, max_length=5)
+        tags: list[str] = Field(min_length=3, max_length=3)
+        count: int = Field(gt=2, lt=5)
+        flag: bool
+        grounded: bool
+        note: str | None
+        reason: str = Field(min_length=80, max_length=90)
+
+    fill = compile_schema(Nested.model_json_schema())
+    assert "$defs" in Nested.model_json_schema()
+    for seed in range(50):
+        value = Nested.model_validate(fill(Picker(seed), Context("")))
+        assert value.grounded is True
+
+
+def test_options_are_read_from_prompts() -> None:
+    assert options_in("Q?\na) one\nb) two\nc) three\nd) four") == ("one", "two", "three", "four")
+    assert options_in("Q? a) one b) two c) three d) four") == ("one", "two", "three", "four")
+    assert options_in('{"options": ["one", "two"]}') == ("one", "two")
+    assert options_in("- a caption\n- another caption") == ()
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+async def observe(session: aiohttp.ClientSession, url: str, body: bytes) -> str:
+    """What the client sees, named like the fault kind that causes it ("ok" for none)."""
+    try:
+        async with session.post(
+            f"{url}/chat/completions",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S),
+        ) as response:
+            raw = await response.read()
+            if response.status == 429:
+                assert response.headers["Retry-After"] == "1"
+                return "rate_limit"
+            statuses = {500: "server_error", 503: "unavailable"}
+            if response.status in statuses:
+                return statuses[response.status]
+            assert response.status == 200
+            try:
+                choice = json.loads(raw)["choices"][0]
+            except ValueError:
+                return "truncated"
+            if choice["finish_reason"] == "length":
+                return "length"
+            try:
+                McqItem.model_validate_json(choice["message"]["content"])
+            except ValidationError as err:
+                return "not_json" if err.errors()[0]["type"] == "json_invalid" else "bad_schema"
+            return "ok"
+    except TimeoutError:
+        return "hang"
+    except aiohttp.ClientError:
+        return "drop"
+
+
+async def observe_all(url: str, bodies: list[bytes], concurrency: int = 32) -> list[str]:
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(session: aiohttp.ClientSession, body: bytes) -> str:
+        async with limit:
+            return await observe(session, url, body)
+
+    async with aiohttp.ClientSession() as session:
+        return list(await asyncio.gather(*(one(session, body) for body in bodies)))
+
+
+def wait_for_lines(log: Path, count: int, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        records = read_log(log) if log.exists() else []
+        if len(records) >= count:
+            return records
+        time.sleep(0.05)
+    raise AssertionError(f"the server logged {len(records)} of {count} requests")
+
+
+def test_each_fault_kind_occurs_at_its_rate_and_is_logged(tmp_path: Path) -> None:
+    total = 2000
+    rates = uniform_rates(0.45)  # 5% for each of the nine kinds
+    log = tmp_path / "server.jsonl"
+    bodies = [json.dumps(chat_request(McqItem, i)).encode() for i in range(total)]
+    with fault_server(rates=rates, log=log, seed=5, hang_s=HANG_S) as url:
+        seen = asyncio.run(observe_all(url, bodies))
+        records = wait_for_lines(log, total)
+    counts = Counter(seen)
+    assert set(counts) == {*FAULT_KINDS, "ok"}
+    for kind in FAULT_KINDS:
+        assert abs(counts[kind] - total * rates[kind]) < 40, (kind, counts)
+    assert abs(counts["ok"] - total * 0.55) < 80
+
+    assert len(records) == total
+    logged = {record["body"]: record for record in records}
+    for body, observed in zip(bodies, seen, strict=True):
+        record = logged[hashlib.blake2b(body, digest_size=8).hexdigest()]
+        assert (record["fault"] or "ok") == observed
+        assert record["attempt"] == 1
+        assert record["messages"] == messages_hash(json.loads(body)["messages"])
+        assert record["status"] in (0, 200, 429, 500, 503)
+
+
+def test_a_retried_request_eventually_succeeds(tmp_path: Path) -> None:
+    log = tmp_path / "server.jsonl"
+    body = json.dumps(chat_request(McqItem, 1)).encode()
+    with fault_server(rates={"server_error": 0.5, "rate_limit": 0.3}, log=log, seed=2) as url:
+        seen = asyncio.run(observe_all(url, [body] * 40, concurrency=1))
+        records = wait_for_lines(log, 40)
+    assert "ok" in seen
+    assert len(set(seen)) == 3
+    assert [r["attempt"] for r in records] == list(range(1, 41))
+    with fault_server(rates={"server_error": 0.5, "rate_limit": 0.3}, seed=2) as url:
+        assert asyncio.run(observe_all(url, [body] * 40, concurrency=1)) == seen
+
+
+def test_instant_mode_answers_without_faults() -> None:
+    with fault_server(mode="instant") as url:
+        completions = asyncio.run(post_all(url, [chat_request(McqItem, i) for i in range(20)]))
+    for completion in completions:
+        McqItem.model_validate_json(contents(completion)[0])
+
+
+def test_bad_requests_get_400_and_models_are_listed() -> None:
+    async def probe(url: str) -> tuple[int, int, dict[str, Any]]:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/chat/completions", data=b"{not json") as bad:
+                bad_status = bad.status
+            async with session.post(f"{url}/chat/completions", json={"model": "m"}) as missing:
+                missing_status = missing.status
+            async with session.get(f"{url}/models") as models:
+                return bad_status, missing_status, await models.json()
+
+    with fault_server() as url:
+        bad_status, missing_status, models = asyncio.run(probe(url))
+    assert bad_status == missing_status == 400
+    assert models["data"][0]["id"]
+
+
+# --- llama.cpp -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_llama_server_returns_a_schema_valid_mcq() -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed")
+    try:
+        from reasonaqa.embedded_model import smollm2_gguf_path
+
+        smollm2_gguf_path()
+    except InputError as err:
+        pytest.skip(str(err))
+    body = chat_request(McqItem, 0, style="json_object")
+    body.update(repeat_penalty=1.0, temperature=0.2, max_tokens=400)
+    with llama_server() as url:
+        (completion,) = asyncio.run(post_all(url, [body]))
+    item = McqItem.model_validate_json(contents(completion)[0])
+    assert len(item.options) == 4
