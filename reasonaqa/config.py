@@ -27,8 +27,18 @@ class SamplingConfig(BaseModel):
     max_tokens: int = 512
 
 
+class VllmOptions(BaseModel):
+    """Passed through to ``vllm.LLM``; they change speed and memory, not the data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    max_model_len: int | None = None
+
+
 class GenerateConfig(BaseModel):
-    """Everything ``reasonaqa generate`` needs. ``fingerprint_fields`` marks what shapes the data."""
+    """Everything ``reasonaqa generate`` needs; see ``FINGERPRINT_FIELDS`` for what shapes data."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +59,9 @@ class GenerateConfig(BaseModel):
     # Settings below change how fast a run goes, never what it writes.
     concurrency: int = Field(16, ge=1)
     timeout_s: float = Field(120.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
     shard_rows: int = Field(50_000, ge=1)
+    vllm: VllmOptions = Field(default_factory=VllmOptions)
     force_new: bool = False
     progress: bool = True
 

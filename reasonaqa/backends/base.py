@@ -27,11 +27,6 @@ class ChatRequest:
     seed: int | None = None
     n: int = 1
 
-    @property
-    def key(self) -> str:
-        """Hash of the exact request; the model is added by the engine via ``request_key``."""
-        return request_key(self, model="")
-
 
 def request_key(request: ChatRequest, model: str) -> str:
     payload = {

@@ -1,0 +1,5 @@
+"""``python -m reasonaqa`` runs the CLI."""
+
+from reasonaqa.cli import main
+
+main()

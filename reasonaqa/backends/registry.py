@@ -1,0 +1,47 @@
+"""Backend by name. Optional backends import their heavy dependencies only when chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reasonaqa.backends.base import Backend
+from reasonaqa.config import GenerateConfig
+from reasonaqa.errors import InputError
+
+
+def make_backend(config: GenerateConfig) -> Backend:
+    if config.backend == "embedded":
+        from reasonaqa.backends.embedded import EmbeddedBackend
+
+        model_path = Path(config.model) if config.model else None
+        return EmbeddedBackend(model_path=model_path)
+    if config.backend == "openai":
+        from reasonaqa.backends.openai import OpenAIBackend
+
+        if not config.base_url or not config.model:
+            raise InputError("the openai backend needs --base-url and --model")
+        return OpenAIBackend(
+            base_url=config.base_url,
+            model=config.model,
+            concurrency=config.concurrency,
+            timeout_s=config.timeout_s,
+            max_attempts=config.max_attempts,
+        )
+    if config.backend == "vllm":
+        from reasonaqa.backends.vllm import VllmBackend
+
+        if not config.model:
+            raise InputError("the vllm backend needs --model (a Hugging Face model folder or id)")
+        return VllmBackend(model=config.model, **config.vllm.model_dump())
+    raise InputError(f"unknown backend {config.backend!r}")
+
+
+def model_name(config: GenerateConfig) -> str:
+    """The model id a backend will report, known without loading it (for fingerprints)."""
+    if config.backend == "embedded":
+        from reasonaqa.embedded_model import EMBEDDED_MODEL_NAME
+
+        return Path(config.model).stem if config.model else EMBEDDED_MODEL_NAME
+    if not config.model:
+        raise InputError(f"the {config.backend} backend needs --model")
+    return config.model

@@ -1,0 +1,1 @@
+"""The generation engine: manifest → requests → LLM → validated rows → shards, resumable."""

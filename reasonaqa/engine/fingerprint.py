@@ -1,0 +1,45 @@
+"""The run fingerprint: a versioned hash of what changes the data, and nothing else.
+
+Concurrency, timeouts, paths and shard sizes change how a run goes, not what it writes, so
+they are left out: a resumed run may change them freely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from reasonaqa.config import FINGERPRINT_FIELDS, GenerateConfig
+from reasonaqa.schemas import LLM_CONTRACTS, llm_json_schema
+
+FINGERPRINT_VERSION = 1
+
+
+def fingerprint_payload(
+    config: GenerateConfig, model: str, template_hashes: dict[str, str]
+) -> dict[str, Any]:
+    values = config.model_dump(mode="json", include=set(FINGERPRINT_FIELDS))
+    values["model"] = model
+    values["grounding"] = config.grounding_enabled
+    return {
+        "version": FINGERPRINT_VERSION,
+        "config": values,
+        "templates": dict(sorted(template_hashes.items())),
+        "schemas": {name: llm_json_schema(m) for name, m in sorted(LLM_CONTRACTS.items())},
+        "manifest_sha256": file_sha256(config.manifest),
+    }
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return f"v{FINGERPRINT_VERSION}-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

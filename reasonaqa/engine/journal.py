@@ -1,0 +1,234 @@
+"""The durable request journal: one SQLite file beside the shards.
+
+Three tables carry all of a run's state:
+- ``responses``: every LLM answer, keyed by the hash of the exact request, so a rerun after
+  any interruption repeats no call that was already answered;
+- ``records``: every finished record with its status (accepted, rejected, quarantined), its
+  reason and its row; a record id is written once (PRIMARY KEY), so there are no duplicates;
+- ``meta``: the run fingerprint and the saved configuration.
+
+Writes are buffered and committed in chunks: a crash loses at most the last chunk, and what
+it loses is only redone, never doubled, because committed record ids are skipped on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasonaqa.backends.base import Completion
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    texts TEXT NOT NULL,
+    finish TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    record_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    reason TEXT,
+    split TEXT NOT NULL,
+    task TEXT NOT NULL,
+    clip_key TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    request_keys TEXT NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_status ON records (status, split, order_key);
+"""
+
+
+@dataclass(frozen=True)
+class FinishedRecord:
+    """A record ready to commit. ``row`` is a JSON-ready QA row dict."""
+
+    record_id: str
+    status: str  # accepted | rejected | quarantined
+    reason: str | None
+    split: str
+    task: str
+    clip_key: str
+    order_key: str
+    request_keys: Sequence[str]
+    row: dict[str, Any]
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # The engine runs on one event-loop thread; the Ray driver may hand the journal to
+        # a helper thread, hence check_same_thread=False (access is still serial).
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self._pending_responses: list[tuple[str, str, str, int, int]] = []
+        self._pending_records: list[FinishedRecord] = []
+
+    # -- meta ---------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- responses ----------------------------------------------------------------------
+
+    def get_response(self, key: str) -> Completion | None:
+        row = self.db.execute(
+            "SELECT texts, finish, prompt_tokens, completion_tokens FROM responses WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Completion(json.loads(row[0]), json.loads(row[1]), row[2], row[3])
+
+    def put_response(self, key: str, completion: Completion) -> None:
+        self._pending_responses.append(
+            (
+                key,
+                json.dumps(completion.texts, ensure_ascii=False),
+                json.dumps(completion.finish_reasons),
+                completion.prompt_tokens,
+                completion.completion_tokens,
+            )
+        )
+
+    def forget_responses(self, keys: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM responses WHERE key = ?", ((k,) for k in keys))
+
+    # -- records ------------------------------------------------------------------------
+
+    def add_record(self, record: FinishedRecord) -> None:
+        self._pending_records.append(record)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending_records)
+
+    def commit(self) -> None:
+        """Write buffered responses and records in one transaction."""
+        if not self._pending_responses and not self._pending_records:
+            return
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)", self._pending_responses
+            )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        r.record_id,
+                        r.status,
+                        r.reason,
+                        r.split,
+                        r.task,
+                        r.clip_key,
+                        r.order_key,
+                        json.dumps(list(r.request_keys)),
+                        json.dumps(r.row, ensure_ascii=False, default=str),
+                    )
+                    for r in self._pending_records
+                ),
+            )
+        self._pending_responses.clear()
+        self._pending_records.clear()
+
+    def committed_among(self, record_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are already committed (queried in chunks, never all at once)."""
+        found: set[str] = set()
+        for start in range(0, len(record_ids), 500):
+            chunk = record_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT record_id FROM records WHERE record_id IN ({marks})", chunk
+                )
+            )
+        return found
+
+    def status_counts(self) -> dict[tuple[str, str | None], int]:
+        rows = self.db.execute(
+            "SELECT status, reason, COUNT(*) FROM records GROUP BY status, reason"
+        )
+        return {(status, reason): count for status, reason, count in rows}
+
+    def iter_accepted_by_clip(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Accepted (record_id, clip_key, row), clip by clip, in seeded order within a clip."""
+        cursor = self.db.execute(
+            "SELECT record_id, clip_key, row FROM records WHERE status = 'accepted' "
+            "ORDER BY clip_key, order_key"
+        )
+        for record_id, clip_key, row in cursor:
+            yield record_id, clip_key, json.loads(row)
+
+    def mark_duplicates(self, found: Iterable[tuple[str, str]]) -> None:
+        """Remember (record_id, reason) duplicates for this finalize only (a TEMP table)."""
+        self.db.execute("DROP TABLE IF EXISTS temp.duplicates")
+        self.db.execute("CREATE TEMP TABLE duplicates (record_id TEXT PRIMARY KEY, reason TEXT)")
+        self.db.executemany("INSERT INTO temp.duplicates VALUES (?, ?)", found)
+
+    def iter_final(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Accepted rows that are not duplicates, split by split, in seeded order."""
+        cursor = self.db.execute(
+            "SELECT r.record_id, r.row FROM records r "
+            "LEFT JOIN temp.duplicates d ON d.record_id = r.record_id "
+            "WHERE r.status = 'accepted' AND d.record_id IS NULL ORDER BY r.split, r.order_key"
+        )
+        for record_id, row in cursor:
+            yield record_id, json.loads(row)
+
+    def iter_set_aside(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(status, reason, row) of rejected, quarantined and duplicate records."""
+        cursor = self.db.execute(
+            "SELECT status, reason, row FROM records WHERE status != 'accepted' "
+            "UNION ALL SELECT 'rejected', d.reason, r.row FROM temp.duplicates d "
+            "JOIN records r ON r.record_id = d.record_id"
+        )
+        for status, reason, row in cursor:
+            yield status, reason, json.loads(row)
+
+    def quarantined(self) -> list[tuple[str, list[str]]]:
+        rows = self.db.execute(
+            "SELECT record_id, request_keys FROM records WHERE status = 'quarantined'"
+        )
+        return [(rid, json.loads(keys)) for rid, keys in rows]
+
+    def delete_records(self, record_ids: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM records WHERE record_id = ?", ((r,) for r in record_ids))
+
+    def reset_records(self) -> None:
+        """Forget every record (``--force-new``); cached responses stay valid and are kept."""
+        with self._transaction():
+            self.db.execute("DELETE FROM records")
+            self.db.execute("DELETE FROM meta")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

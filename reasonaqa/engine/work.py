@@ -1,0 +1,106 @@
+"""Work items: one per (clip, caption, task, sample), with a deterministic id, focus and seed.
+
+A clip with five captions and ``per_caption=K`` gives 5·K items per task. Focus areas rotate
+over the items of a clip so that every clip is asked about all six areas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from reasonaqa.config import GenerateConfig
+from reasonaqa.schemas import FOCUS_AREAS, Clip
+
+FOCUS_DESCRIPTIONS: dict[str, str] = {
+    "sound_events": "the sound events: what happens in the clip and in which order",
+    "sources": "the sound sources: which objects, animals, people or machines make the sounds",
+    "scene": "the acoustic scene: where the recording was made and what the surroundings are like",
+    "signal": "signal properties: loudness, pitch, duration, rhythm, distance or timing",
+    "semantics": "semantics: what is happening and why, what the sounds mean together",
+    "emotion": "listener emotion: the mood of the clip and how it would make a listener feel",
+}
+TASK_FOCUS_OFFSET = {"mcq": 0, "detail": 3}
+SOURCE_NAMES = {
+    ("audiocaps", "mcq"): "AudioCaps-MCQ",
+    ("audiocaps", "detail"): "AudioCaps-Detail",
+    ("clotho", "mcq"): "Clotho-MCQ",
+    ("clotho", "detail"): "Clotho-Detail",
+}
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    record_id: str
+    clip: Clip
+    caption_index: int
+    sample_index: int
+    task: str
+    template_id: str
+    focus: str
+    seed: int
+
+    @property
+    def caption(self) -> str:
+        return self.clip.captions[self.caption_index]
+
+    @property
+    def clip_key(self) -> str:
+        return f"{self.clip.dataset}/{self.clip.clip_id}"
+
+    @property
+    def source(self) -> str:
+        return SOURCE_NAMES[(self.clip.dataset, self.task)]
+
+
+def make_record_id(
+    dataset: str, clip_id: str, caption_index: int, template_id: str, sample: int
+) -> str:
+    key = f"{dataset}\x1f{clip_id}\x1f{caption_index}\x1f{template_id}\x1f{sample}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+
+
+def derive_seed(run_seed: int, *parts: str) -> int:
+    """A 31-bit seed from the run seed and a record id (plus a pass name for second passes)."""
+    key = "\x1f".join([str(run_seed), *parts])
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def template_id_for(task: str, variant: str) -> str:
+    return f"{task}_{variant}"
+
+
+def iter_work(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkItem]:
+    items = _all_items(config, clips)
+    return itertools.islice(items, config.limit) if config.limit else items
+
+
+def _all_items(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkItem]:
+    k = config.per_caption
+    for clip in clips:
+        for task in config.tasks:
+            template_id = template_id_for(task, config.variant)
+            for caption_index in range(len(clip.captions)):
+                for sample in range(k):
+                    rid = make_record_id(
+                        clip.dataset, clip.clip_id, caption_index, template_id, sample
+                    )
+                    turn = caption_index * k + sample + TASK_FOCUS_OFFSET[task]
+                    yield WorkItem(
+                        record_id=rid,
+                        clip=clip,
+                        caption_index=caption_index,
+                        sample_index=sample,
+                        task=task,
+                        template_id=template_id,
+                        focus=FOCUS_AREAS[turn % len(FOCUS_AREAS)],
+                        seed=derive_seed(config.seed, rid),
+                    )
+
+
+def count_work(config: GenerateConfig, clips: Iterable[Clip]) -> int:
+    per_caption = config.per_caption * len(config.tasks)
+    total = sum(len(clip.captions) * per_caption for clip in clips)
+    return min(total, config.limit) if config.limit else total

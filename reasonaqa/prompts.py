@@ -1,0 +1,92 @@
+"""Jinja prompt templates: sandboxed, strict, identified by id and a hash of their source.
+
+A template file holds the system message, a line ``---user---``, then the user message.
+Template ids are file stems: ``mcq_expert`` is ``<prompts_dir>/mcq_expert.j2``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from reasonaqa.backends.base import Message
+from reasonaqa.errors import InputError
+
+USER_MARKER = "---user---"
+
+
+@dataclass(frozen=True)
+class Template:
+    template_id: str
+    path: Path
+    source: str
+
+    @cached_property
+    def hash(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
+
+    @cached_property
+    def _compiled(self) -> tuple[jinja2.Template, jinja2.Template]:
+        if USER_MARKER not in self.source:
+            raise InputError(f"template has no line {USER_MARKER!r}", file=self.path)
+        system, user = self.source.split(USER_MARKER, 1)
+        env = _environment()
+        try:
+            return env.from_string(system.strip("\n")), env.from_string(user.strip("\n"))
+        except jinja2.TemplateSyntaxError as err:
+            raise InputError(
+                f"template syntax error: {err.message}", file=self.path, row=err.lineno
+            ) from err
+
+    def render(self, **context: Any) -> tuple[Message, ...]:
+        """Render to chat messages; a missing variable or unsafe access is an InputError."""
+        system, user = self._compiled
+        try:
+            return (
+                {"role": "system", "content": system.render(**context).strip()},
+                {"role": "user", "content": user.render(**context).strip()},
+            )
+        except jinja2.UndefinedError as err:
+            raise InputError(f"template error: {err.message}", file=self.path) from err
+        except jinja2.exceptions.SecurityError as err:
+            raise InputError(f"template tried an unsafe operation: {err}", file=self.path) from err
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class TemplateStore:
+    """Loads templates by id from a prompts folder (the bundled one or the user's ``--prompts``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise InputError("prompts folder does not exist", file=self.directory)
+        self._cache: dict[str, Template] = {}
+
+    def get(self, template_id: str) -> Template:
+        if template_id not in self._cache:
+            path = self.directory / f"{template_id}.j2"
+            if not path.is_file():
+                raise InputError(f"no template {template_id!r} ({path.name})", file=self.directory)
+            try:
+                source = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError("template is not UTF-8", file=path) from err
+            template = Template(template_id, path, source)
+            template._compiled  # noqa: B018 - fail on syntax errors before any request is sent
+            self._cache[template_id] = template
+        return self._cache[template_id]

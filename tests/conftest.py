@@ -1,0 +1,29 @@
+"""Shared test fixtures: where the real sample data lives, and the bundled sample manifest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SAMPLE_MANIFEST = REPO / "manifests" / "sample.jsonl"
+
+# Ray refuses to start a local cluster without auth unless told it is a test.
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data``; tests that need it skip cleanly in a user's clone."""
+    path = SHARED / "data"
+    if not path.is_dir():
+        pytest.skip("../shared/data is not present")
+    return path
+
+
+@pytest.fixture
+def sample_manifest() -> Path:
+    return SAMPLE_MANIFEST

@@ -1,0 +1,128 @@
+"""kill -9 the generate process at random points and rerun until done: nothing lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from reasonaqa.engine.work import derive_seed
+from reasonaqa.testing.fault_server import read_log
+from reasonaqa.testing.servers import fault_server
+
+SEED = 7
+VOTES = 2
+MAX_ROUNDS = 12
+
+
+def _command(manifest: Path, out: Path, url: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "reasonaqa",
+        "generate",
+        "--manifest",
+        str(manifest),
+        "-o",
+        str(out),
+        "--backend",
+        "openai",
+        "--base-url",
+        url,
+        "--model",
+        "fault-server",
+        "--per-caption",
+        "4",
+        "--seed",
+        str(SEED),
+        "--audio-votes",
+        str(VOTES),
+        "--grounding",
+        "--concurrency",
+        "2",
+        "--no-progress",
+        "--shard-rows",
+        "40",
+    ]
+
+
+def _final_rows(run: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(run).drop(columns=["created_at"])
+    return frame.sort_values("record_id").reset_index(drop=True)
+
+
+def _committed(run: Path) -> set[str]:
+    journal = run / "_journal.sqlite"
+    if not journal.exists():
+        return set()
+    with sqlite3.connect(journal) as db:
+        try:
+            return {r[0] for r in db.execute("SELECT record_id FROM records")}
+        except sqlite3.OperationalError:  # killed before the tables were made
+            return set()
+
+
+def _seeds_of(record_ids: set[str]) -> set[int]:
+    """Every seed the engine sends for these records: generation, grounding, each vote."""
+    seeds: set[int] = set()
+    for rid in record_ids:
+        seeds.add(derive_seed(SEED, rid))
+        seeds.add(derive_seed(SEED, rid, "grounding"))
+        audio = derive_seed(SEED, rid, "audio")
+        seeds.update(audio + i for i in range(VOTES))
+    return seeds
+
+
+def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
+    tmp_path: Path, sample_manifest: Path
+) -> None:
+    rng = random.Random(1234)
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    log = tmp_path / "server.jsonl"
+    with fault_server() as url:
+        subprocess.run(
+            _command(sample_manifest, reference, url), check=True, timeout=300, capture_output=True
+        )
+    with fault_server(log=log) as url:
+        rounds: list[tuple[float, set[str]]] = []  # (start time, committed before it)
+        kills = 0
+        for _ in range(MAX_ROUNDS):
+            rounds.append((time.time(), _committed(resumed)))
+            proc = subprocess.Popen(
+                _command(sample_manifest, resumed, url),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                proc.wait(timeout=rng.uniform(1.5, 4.0))
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+            assert proc.returncode == 0, proc.stderr.read().decode()
+            break
+        else:
+            raise AssertionError("the run did not finish within the rounds allowed")
+
+    assert kills >= 2, "the test must really interrupt the run"
+    pd.testing.assert_frame_equal(_final_rows(resumed), _final_rows(reference))
+
+    # No request was answered for a record that an earlier round had already committed.
+    answered = [line for line in read_log(log) if line.get("status") == 200]
+    for i, (start, committed_before) in enumerate(rounds):
+        end = rounds[i + 1][0] if i + 1 < len(rounds) else float("inf")
+        forbidden = _seeds_of(committed_before)
+        repeated = [
+            line
+            for line in answered
+            if start <= float(line["t"]) < end and line.get("seed") in forbidden
+        ]
+        assert not repeated, f"round {i} asked again for committed records: {repeated[:3]}"
