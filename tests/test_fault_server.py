@@ -150,6 +150,20 @@ def test_content_is_generic_over_json_schemas() -> None:
         assert value.grounded is True
 
 
+def test_generated_items_pass_the_quality_checks() -> None:
+    """Engine tests against this server then measure the engine, not quality rejections."""
+    from reasonaqa.quality.checks import check_detail, check_mcq
+
+    mcq = compile_schema(llm_json_schema(McqItem))
+    detail = compile_schema(llm_json_schema(DetailItem))
+    captions = ["A dog barks while cars pass by"]
+    for seed in range(500):
+        item = McqItem.model_validate(mcq(Picker(seed), Context("")))
+        assert check_mcq(item, captions) == [], item
+        answer = DetailItem.model_validate(detail(Picker(seed), Context("")))
+        assert check_detail(answer, captions) == [], answer
+
+
 def test_options_are_read_from_prompts() -> None:
     assert options_in("Q?\na) one\nb) two\nc) three\nd) four") == ("one", "two", "three", "four")
     assert options_in("Q? a) one b) two c) three d) four") == ("one", "two", "three", "four")
