@@ -1,8 +1,8 @@
 """Run configuration and the layout of a run folder: the bottom layer beside schemas.
 
-A run folder holds final shards under ``data/`` (what ``pandas.read_parquet(RUN)`` loads)
-and the engine's working state under names starting with ``_``, which Parquet dataset
-discovery skips.
+A run folder holds final shards under ``data/`` and everything else under names starting
+with ``_``. Parquet dataset discovery skips those names and fails on any other non-Parquet
+file, so this is what lets ``pandas.read_parquet(RUN)`` load the shards and nothing else.
 """
 
 from __future__ import annotations
@@ -111,16 +111,17 @@ class RunPaths:
 
     @property
     def run_manifest(self) -> Path:
-        return self.root / "run.json"
+        return self.root / "_run.json"
 
     @property
     def progress(self) -> Path:
-        return self.root / "progress.json"
+        return self.root / "_progress.json"
 
     @property
     def card(self) -> Path:
-        return self.root / "README.md"
+        """The dataset card; ``export hf`` puts it at the root of its folder as README.md."""
+        return self.root / "_card" / "README.md"
 
     @property
     def plots(self) -> Path:
-        return self.root / "plots"
+        return self.root / "_card" / "plots"

@@ -19,7 +19,8 @@ from reasonaqa.testing.servers import fault_server
 
 SEED = 7
 VOTES = 2
-MAX_ROUNDS = 12
+KILLS = 3
+TOTAL = 336  # records of the sample manifest at --per-caption 4 with two tasks
 
 
 def _command(manifest: Path, out: Path, url: str) -> list[str]:
@@ -69,6 +70,19 @@ def _committed(run: Path) -> set[str]:
             return set()
 
 
+def _kill_when(proc: subprocess.Popen[bytes], run: Path, goal: float) -> None:
+    """kill -9 once the journal holds ``goal`` of the reference's records, a little after."""
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        if len(_committed(run)) >= goal * TOTAL:
+            time.sleep(random.uniform(0.0, 0.8))
+            break
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def _seeds_of(record_ids: set[str]) -> set[int]:
     """Every seed the engine sends for these records: generation, grounding, each vote."""
     seeds: set[int] = set()
@@ -93,26 +107,23 @@ def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
     with fault_server(log=log) as url:
         rounds: list[tuple[float, set[str]]] = []  # (start time, committed before it)
         kills = 0
-        for _ in range(MAX_ROUNDS):
+        for round_no in range(KILLS + 1):
             rounds.append((time.time(), _committed(resumed)))
             proc = subprocess.Popen(
                 _command(sample_manifest, resumed, url),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
-            try:
-                proc.wait(timeout=rng.uniform(1.5, 4.0))
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                continue
-            assert proc.returncode == 0, proc.stderr.read().decode()
-            break
-        else:
-            raise AssertionError("the run did not finish within the rounds allowed")
+            if round_no < KILLS:
+                _kill_when(proc, resumed, goal=(round_no + rng.uniform(0.3, 0.9)) / (KILLS + 1))
+                kills += proc.returncode == -signal.SIGKILL
+            proc.wait(timeout=300)
+            if proc.returncode == 0:
+                break
+            assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
 
     assert kills >= 2, "the test must really interrupt the run"
+    assert len(_committed(reference)) == TOTAL
     pd.testing.assert_frame_equal(_final_rows(resumed), _final_rows(reference))
 
     # No request was answered for a record that an earlier round had already committed.

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def _check_run(out: Path, expected_items: int) -> pd.DataFrame:
-    manifest = json.loads((out / "run.json").read_text())
+    manifest = json.loads((RunPaths(out).run_manifest).read_text())
     counts = manifest["counts"]
     set_aside = sum(counts["rejected"].values()) + counts["quarantined"]
     assert counts["accepted"] + set_aside == expected_items

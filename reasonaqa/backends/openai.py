@@ -74,7 +74,7 @@ class OpenAIBackend:
         self.limiter = AdaptiveLimiter(maximum=concurrency)
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
-        self.max_backoff_s = max_backoff_s
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=max_backoff_s, jitter=0.5)
         self.stats = TransportStats()
         self.schema_mode: str = "json_schema"
         self.n_supported = True
@@ -128,7 +128,7 @@ class OpenAIBackend:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(initial=0.5, max=self.max_backoff_s)(state)
+        backoff = self._backoff(state)
         outcome = state.outcome
         err = outcome.exception() if outcome is not None else None
         retry_after = getattr(err, "retry_after_s", None)

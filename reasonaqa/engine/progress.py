@@ -1,4 +1,4 @@
-"""Progress from durable state: a bar for people, ``progress.json`` for machines.
+"""Progress from durable state: a bar for people, ``_progress.json`` for machines.
 
 Totals start from what the journal already holds, so a resumed run shows true totals, and
 rates count only this session's work, so the ETA is honest.
