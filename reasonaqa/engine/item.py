@@ -234,40 +234,40 @@ class ItemProcessor:
         if codes:
             return codes[0]
         if self.config.grounding_enabled:
-            grounded = await self._grounded(item, parsed, attempt)
+            grounded = await self.grounded(item, parsed, attempt.keys)
             row["grounded"] = grounded
             if not grounded:
                 return "ungrounded"
         if isinstance(parsed, McqItem) and self.config.audio_votes > 0:
-            votes = await self._audio_votes(item, parsed, attempt)
+            votes = await self.audio_votes(item, parsed, attempt.keys)
             row["audio_votes"] = votes
             row["audio_contribution"] = passes.audio_contribution(votes, parsed.answer)
         return None
 
-    async def _grounded(
-        self, item: WorkItem, parsed: McqItem | DetailItem, attempt: _Attempt
-    ) -> bool:
+    async def grounded(self, item: WorkItem, parsed: McqItem | DetailItem, keys: list[str]) -> bool:
+        """Does the LLM, reading the captions, reach the same answer (or judge it supported)?"""
         captions = list(item.clip.captions)
         if isinstance(parsed, McqItem):
             options = passes.shuffled_for_grounding(list(parsed.options), item.record_id)
             messages = self.templates.get("check_grounding_mcq").render(
                 captions=captions, question=parsed.question, options=options
             )
-            verdict = await self._verdict(item, "grounding", messages, "choice", attempt)
+            verdict = await self._verdict(item, "grounding", messages, "choice", keys)
             return verdict is not None and passes.is_grounded(verdict, options, parsed.answer)
         messages = self.templates.get("check_grounding_detail").render(
             captions=captions, question=parsed.question, answer=parsed.answer
         )
-        verdict = await self._verdict(item, "grounding", messages, "support", attempt)
+        verdict = await self._verdict(item, "grounding", messages, "support", keys)
         return bool(verdict)
 
-    async def _audio_votes(self, item: WorkItem, parsed: McqItem, attempt: _Attempt) -> list[str]:
+    async def audio_votes(self, item: WorkItem, parsed: McqItem, keys: list[str]) -> list[str]:
+        """The options the LLM picks from the question alone, without captions or audio."""
         options = passes.shuffled_for_grounding(list(parsed.options), item.record_id + ":audio")
         messages = self.templates.get("check_audio_dependence").render(
             question=parsed.question, options=options
         )
         request = self._pass_request(item, "audio", messages, "choice", n=self.config.audio_votes)
-        completion = await self.llm(request, attempt.keys)
+        completion = await self.llm(request, keys)
         return [
             passes.chosen_option(_choice(text) or "", options) or "" for text in completion.texts
         ]
@@ -278,9 +278,9 @@ class ItemProcessor:
         name: str,
         messages: tuple[dict[str, str], ...],
         kind: str,
-        attempt: _Attempt,
+        keys: list[str],
     ) -> Any:
-        completion = await self.llm(self._pass_request(item, name, messages, kind), attempt.keys)
+        completion = await self.llm(self._pass_request(item, name, messages, kind), keys)
         text = completion.texts[0] if completion.texts else ""
         return _choice(text) if kind == "choice" else _supported(text)
 
