@@ -1,0 +1,62 @@
+"""A Hugging Face ``datasets`` folder: ``data/<split>-NNNNN.parquet``, MMAU-style columns.
+
+``datasets.load_dataset("parquet", data_dir=DIR)`` finds the splits from the file names
+(``val`` becomes ``validation``). MCQs have ``choices`` and ``answer`` as the option text,
+as in MMAU, so the letter never stands in for the answer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+
+from reasonaqa.config import RunPaths
+from reasonaqa.schemas import QA_SCHEMA
+from reasonaqa.shards import DEFAULT_SHARD_ROWS, iter_batches
+from reasonaqa.split_shards import SplitShardWriter, publish_folder, shards_by_split
+
+# QA columns kept, with their names in the export; provenance of the LLM call stays behind.
+COLUMNS = {
+    "record_id": "id",
+    "question": "question",
+    "options": "choices",
+    "answer": "answer",
+    "answer_letter": "answer_letter",
+    "task": "task",
+    "source": "source",
+    "origin": "origin",
+    "focus": "focus",
+    "dataset": "dataset",
+    "clip_id": "clip_id",
+    "audio_path": "audio_path",
+    "captions": "captions",
+    "clip_id_2": "clip_id_2",
+    "audio_path_2": "audio_path_2",
+    "captions_2": "captions_2",
+    "agreement": "agreement",
+    "audio_contribution": "audio_contribution",
+}
+HF_SCHEMA = pa.schema([QA_SCHEMA.field(name).with_name(new) for name, new in COLUMNS.items()])
+
+
+def export_hf(run: Path, out: Path, shard_rows: int = DEFAULT_SHARD_ROWS) -> dict[str, int]:
+    """Write the HF folder at ``out`` (replacing it whole); returns rows per split."""
+    out = Path(out)
+    shards = shards_by_split(RunPaths(Path(run)).data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with SplitShardWriter(staging / "data", HF_SCHEMA, shard_rows) as writer:
+            for split, paths in sorted(shards.items()):
+                for batch in iter_batches(paths, columns=list(COLUMNS)):
+                    table = pa.Table.from_batches([batch]).select(list(COLUMNS))
+                    writer.write(split, table.rename_columns(list(COLUMNS.values())))
+        counts = dict(writer.rows)
+        publish_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return counts
