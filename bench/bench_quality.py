@@ -35,11 +35,22 @@ def bench_checks(n: int = 20_000) -> float:
     mcqs = []
     for i in range(n):
         options = rng.sample(SOUNDS, 4)
-        mcqs.append(McqItem(question=f"Which sound is heard around second {i % 9} of the clip?",
-                            options=options, answer=options[0], focus="sound_events"))
-    details = [DetailItem(question="What is happening in the recording and where?",
-                          answer=f"{SOUNDS[i % 8].capitalize()} suggests a street {i}.",
-                          focus="scene") for i in range(n)]
+        mcqs.append(
+            McqItem(
+                question=f"Which sound is heard around second {i % 9} of the clip?",
+                options=options,
+                answer=options[0],
+                focus="sound_events",
+            )
+        )
+    details = [
+        DetailItem(
+            question="What is happening in the recording and where?",
+            answer=f"{SOUNDS[i % 8].capitalize()} suggests a street {i}.",
+            focus="scene",
+        )
+        for i in range(n)
+    ]
     start = time.perf_counter()
     for mcq, detail in zip(mcqs, details, strict=True):
         check_mcq(mcq, CAPTIONS)
@@ -64,6 +75,7 @@ def bench_dedup(n: int) -> tuple[float, float]:
 
 STATS_CHILD = """
 import json, resource, sys, time
+from reasonaqa.quality.report import compute_stats, write_report
 start = time.perf_counter()
 stats = compute_stats(sys.argv[1])
 computed = time.perf_counter() - start
@@ -78,10 +90,15 @@ def bench_stats(rows: int) -> list[float]:
     """Rows, compute seconds, seconds with card and plots, peak MiB: in a fresh process."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "run"
-        write_sample_run(root, {"train": (rows * 9 // 10, rows * 9 // 10),
-                                "test": (rows // 10, rows // 10)})
-        out = subprocess.run([sys.executable, "-c", STATS_CHILD, str(root)], check=True,
-                             capture_output=True, text=True).stdout
+        write_sample_run(
+            root, {"train": (rows * 9 // 10, rows * 9 // 10), "test": (rows // 10, rows // 10)}
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", STATS_CHILD, str(root)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     return json.loads(out)
 
 
@@ -94,8 +111,10 @@ def main() -> None:
     rate, per_item = bench_dedup(args.dedup)
     print(f"dedup: {rate:,.0f} questions/s, {per_item:,.0f} bytes RSS per remembered question")
     rows, computed, total, peak_mib = bench_stats(args.rows)
-    print(f"stats: {rows:,.0f} rows, compute_stats {computed:.1f} s, with card and plots "
-          f"{total:.1f} s, peak RSS {peak_mib:,.0f} MiB")
+    print(
+        f"stats: {rows:,.0f} rows, compute_stats {computed:.1f} s, with card and plots "
+        f"{total:.1f} s, peak RSS {peak_mib:,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def test_place_answer_puts_the_answer_at_its_letter() -> None:
         placed = place_answer(options, "A dog.", letter, key="rec-1")
         assert placed[LETTERS.index(letter)] == "a dog"  # the option's own text is kept
         assert sorted(placed) == sorted(options)
-    assert place_answer(options, "a dog", "c", "rec-1") == place_answer(options, "a dog", "c",
-                                                                        "rec-1")
+    assert place_answer(options, "a dog", "c", "rec-1") == place_answer(
+        options, "a dog", "c", "rec-1"
+    )
     orders = {tuple(place_answer(options, "a dog", "a", f"rec-{i}")) for i in range(50)}
     assert len(orders) == 6  # every order of the three distractors turns up
 
@@ -59,24 +60,35 @@ def test_correct_is_longest() -> None:
 def _llm_like_item(rng: random.Random, index: int) -> McqItem:
     """Options of made-up words (disjoint, 3-9 letters); like an LLM that elaborates the
     right answer, 45% of answers get one or two extra words."""
-    words = ["".join(rng.choices("bdfgklmnprstvz", k=rng.randint(3, 9))) + f"{index}q{k}"
-             for k in range(20)]
+    words = [
+        "".join(rng.choices("bdfgklmnprstvz", k=rng.randint(3, 9))) + f"{index}q{k}"
+        for k in range(20)
+    ]
     options = [" ".join(words[5 * k : 5 * k + rng.randint(1, 3)]) for k in range(4)]
     if rng.random() < 0.45:
         options[0] += " " + " ".join(words[3 : 3 + rng.randint(1, 2)])
-    return McqItem(question=f"What is heard in recording number {index}?", options=options,
-                   answer=options[0], focus="sound_events")
+    return McqItem(
+        question=f"What is heard in recording number {index}?",
+        options=options,
+        answer=options[0],
+        focus="sound_events",
+    )
 
 
 def test_a_thousand_accepted_mcqs_are_balanced_and_rarely_longest() -> None:
     rng = random.Random(7)
     generated = {f"train/{i}": _llm_like_item(rng, i) for i in range(1600)}
-    accepted = {rid: item for rid, item in generated.items()
-                if not check_mcq(item, captions=["a made-up recording"])}
+    accepted = {
+        rid: item
+        for rid, item in generated.items()
+        if not check_mcq(item, captions=["a made-up recording"])
+    }
     assert len(accepted) >= 1000
     letters = balanced_letters(list(accepted), seed=0)
-    placed = {rid: place_answer(item.options, item.answer, letters[rid], rid)
-              for rid, item in accepted.items()}
+    placed = {
+        rid: place_answer(item.options, item.answer, letters[rid], rid)
+        for rid, item in accepted.items()
+    }
     shares = Counter(LETTERS[p.index(accepted[rid].answer)] for rid, p in placed.items())
     for letter in LETTERS:
         assert abs(shares[letter] / len(accepted) - 0.25) <= 0.01

@@ -28,100 +28,246 @@ def detail(question: str, answer: str) -> DetailItem:
 
 
 GOOD_MCQ = [
-    mcq("What animal can be heard barking in the recording?",
-        ["a dog", "a cat", "a cow", "a goose"]),
-    mcq("Where was this recording most likely made?",
-        ["a busy city street", "a quiet forest", "an indoor swimming pool", "a moving train"]),
-    mcq("How does the loudness of the engine change over time?",
-        ["It gradually increases", "It gradually decreases", "It stays constant",
-         "It stops suddenly"]),
-    mcq("Which sound is heard first?", ["a door slam", "a phone ringing", "footsteps",
-                                       "a man speaking"], "footsteps"),
-    mcq("What mood does the soundscape most likely create for a listener?",
-        ["calm and relaxed", "tense and alarmed", "joyful and excited", "sad and lonely"]),
+    mcq(
+        "What animal can be heard barking in the recording?", ["a dog", "a cat", "a cow", "a goose"]
+    ),
+    mcq(
+        "Where was this recording most likely made?",
+        ["a busy city street", "a quiet forest", "an indoor swimming pool", "a moving train"],
+    ),
+    mcq(
+        "How does the loudness of the engine change over time?",
+        [
+            "It gradually increases",
+            "It gradually decreases",
+            "It stays constant",
+            "It stops suddenly",
+        ],
+    ),
+    mcq(
+        "Which sound is heard first?",
+        ["a door slam", "a phone ringing", "footsteps", "a man speaking"],
+        "footsteps",
+    ),
+    mcq(
+        "What mood does the soundscape most likely create for a listener?",
+        ["calm and relaxed", "tense and alarmed", "joyful and excited", "sad and lonely"],
+    ),
     # A negation makes opposites, not two right answers.
-    mcq("How would you describe the pitch of the siren over time?",
-        ["increasing", "not increasing", "decreasing", "fluctuating"]),
+    mcq(
+        "How would you describe the pitch of the siren over time?",
+        ["increasing", "not increasing", "decreasing", "fluctuating"],
+    ),
     # The same words in another order are another claim.
-    mcq("In what order are the sounds heard?",
-        ["dog barks then car passes", "car passes then dog barks", "only a dog barks",
-         "only a car passes"]),
+    mcq(
+        "In what order are the sounds heard?",
+        [
+            "dog barks then car passes",
+            "car passes then dog barks",
+            "only a dog barks",
+            "only a car passes",
+        ],
+    ),
     # Naming two options in the question is a choice, not a give-away.
     mcq("Is the barking animal a dog or a cat?", ["a dog", "a cat", "a fox", "a seal"]),
-    mcq("How many times does the bell ring?", ["once", "twice", "three times", "four times"],
-        "twice"),
+    mcq(
+        "How many times does the bell ring?",
+        ["once", "twice", "three times", "four times"],
+        "twice",
+    ),
+    # Headline-style English, and "passage" in its physical sense.
+    mcq(
+        "Complete silence except for occasional birds chirping: which bird is it?",
+        ["a crow", "a sparrow", "an owl", "a seagull"],
+    ),
+    mcq(
+        "What marks the passage of time in this recording?",
+        ["bell tolls", "a ticking clock", "dripping water", "footsteps"],
+    ),
 ]
 
 GOOD_DETAIL = [
-    detail("What is happening in the recording and where might it take place?",
-           "A dog barks several times while cars pass, suggesting a residential street near "
-           "traffic."),
-    detail("How does the sound of the rain change during the clip?",
-           "The rain starts softly and grows heavier, with distant thunder rumbling near the end."),
-    detail("Why might a listener feel uneasy hearing this clip?",
-           "The repeated, aggressive barking and the rush of fast cars create a sense of danger."),
+    detail(
+        "What is happening in the recording and where might it take place?",
+        "A dog barks several times while cars pass, suggesting a residential street near traffic.",
+    ),
+    detail(
+        "How does the sound of the rain change during the clip?",
+        "The rain starts softly and grows heavier, with distant thunder rumbling near the end.",
+    ),
+    detail(
+        "Why might a listener feel uneasy hearing this clip?",
+        "The repeated, aggressive barking and the rush of fast cars create a sense of danger.",
+    ),
 ]
 
 BAD: list[tuple[str, Any]] = [
-    ("empty", mcq("What animal can be heard barking?", ["...", "a cat", "a cow", "a goose"],
-                  "a goose")),
+    (
+        "empty",
+        mcq("What animal can be heard barking?", ["...", "a cat", "a cow", "a goose"], "a goose"),
+    ),
     ("empty", detail("What is happening in the recording?", "?!")),
-    ("garbage", mcq("What animal <|im_end|> is barking here?", ["a dog", "a cat", "a cow",
-                                                                "a goose"])),
-    ("garbage", detail("What is happening in the recording?",
-                       "The dog dog dog dog barks at the cars on the road.")),
-    ("garbage", detail("What is happening in the recording?",
-                       "barking " * 12 + "and cars " * 10)),
-    ("garbage", mcq("What animal can be heard barking?", ["a dooooooooog", "a cat", "a cow",
-                                                          "a goose"])),
-    ("non_english", mcq("¿Qué animal se escucha ladrando en la grabación?",
-                        ["un perro", "un gato", "una vaca", "un ganso"])),
+    (
+        "garbage",
+        mcq("What animal <|im_end|> is barking here?", ["a dog", "a cat", "a cow", "a goose"]),
+    ),
+    (
+        "garbage",
+        detail(
+            "What is happening in the recording?",
+            "The dog dog dog dog barks at the cars on the road.",
+        ),
+    ),
+    ("garbage", detail("What is happening in the recording?", "barking " * 12 + "and cars " * 10)),
+    (
+        "garbage",
+        mcq("What animal can be heard barking?", ["a dooooooooog", "a cat", "a cow", "a goose"]),
+    ),
+    (
+        "non_english",
+        mcq(
+            "¿Qué animal se escucha ladrando en la grabación?",
+            ["un perro", "un gato", "una vaca", "un ganso"],
+        ),
+    ),
     ("non_english", detail("Какое животное лает на записи?", "Собака громко лает на улице.")),
-    ("refusal", mcq("What animal can be heard barking?",
-                    ["a dog", "a cat", "It cannot be determined", "a goose"])),
-    ("refusal", detail("What animal can be heard barking?",
-                       "I'm sorry, but it is unclear which animal is barking in the clip.")),
-    ("refusal", detail("What is the exact breed of the dog?",
-                       "The breed is not specified, so it is impossible to tell from this.")),
-    ("text_leak", mcq("According to the caption, what animal is barking?",
-                      ["a dog", "a cat", "a cow", "a goose"])),
-    ("text_leak", mcq("What animal is mentioned barking?", ["a dog", "a cat", "a cow",
-                                                            "a goose"])),
-    ("text_leak", detail("What is happening in the recording?",
-                         "As described, a dog barks while several cars pass by.")),
-    ("text_leak", detail("What is happening in the recording?",
-                         "The description says that a dog barks while cars pass by.")),
-    ("meta_option", mcq("What animal can be heard barking?",
-                        ["a dog", "a cat", "all of the above", "a goose"])),
-    ("meta_option", mcq("What animal can be heard barking?",
-                        ["a dog", "a cat", "both b and c", "a goose"])),
+    (
+        "non_english",
+        detail(
+            "What is happening in the recording?",
+            "Un chien aboie pendant que des voitures passent dans la rue.",
+        ),
+    ),
+    (
+        "refusal",
+        mcq(
+            "What animal can be heard barking?",
+            ["a dog", "a cat", "It cannot be determined", "a goose"],
+        ),
+    ),
+    (
+        "refusal",
+        detail(
+            "What animal can be heard barking?",
+            "I'm sorry, but it is unclear which animal is barking in the clip.",
+        ),
+    ),
+    (
+        "refusal",
+        detail(
+            "What is the exact breed of the dog?",
+            "The breed is not specified, so it is impossible to tell from this.",
+        ),
+    ),
+    (
+        "text_leak",
+        mcq(
+            "According to the caption, what animal is barking?",
+            ["a dog", "a cat", "a cow", "a goose"],
+        ),
+    ),
+    ("text_leak", mcq("What animal is mentioned barking?", ["a dog", "a cat", "a cow", "a goose"])),
+    (
+        "text_leak",
+        detail(
+            "What is happening in the recording?",
+            "As described, a dog barks while several cars pass by.",
+        ),
+    ),
+    (
+        "text_leak",
+        detail(
+            "What is happening in the recording?",
+            "The description says that a dog barks while cars pass by.",
+        ),
+    ),
+    (
+        "meta_option",
+        mcq("What animal can be heard barking?", ["a dog", "a cat", "all of the above", "a goose"]),
+    ),
+    (
+        "meta_option",
+        mcq("What animal can be heard barking?", ["a dog", "a cat", "both b and c", "a goose"]),
+    ),
     ("too_short", mcq("Animal?", ["a dog", "a cat", "a cow", "a goose"])),
     ("too_short", detail("What is happening in the recording?", "A dog.")),
-    ("too_long", mcq("What " + "very " * 45 + "loud animal is barking?",
-                     ["a dog", "a cat", "a cow", "a goose"])),
-    ("too_long", detail("What is happening in the recording?",
-                        " ".join(f"word{i}" for i in range(160)) + " and the dog.")),
+    (
+        "too_long",
+        mcq(
+            "What " + "very " * 45 + "loud animal is barking?",
+            ["a dog", "a cat", "a cow", "a goose"],
+        ),
+    ),
+    (
+        "too_long",
+        detail(
+            "What is happening in the recording?",
+            " ".join(f"word{i}" for i in range(160)) + " and the dog.",
+        ),
+    ),
     ("options_count", mcq("What animal can be heard barking?", ["a dog", "a cat", "a cow"])),
-    ("options_duplicate", mcq("What animal can be heard barking?",
-                              ["a dog", "A dog.", "a cat", "a cow"])),
-    ("answer_not_in_options", mcq("What animal can be heard barking?",
-                                  ["a dog", "a cat", "a cow", "a goose"], "a wolf")),
-    ("answer_in_question", mcq("Which animal, a dog, is barking in the recording?",
-                               ["a dog", "a cat", "a cow", "a goose"])),
-    ("answer_in_question", detail("Is it true that a dog barks loudly in the street here?",
-                                  "a dog barks loudly in the street")),
-    ("answer_much_longer", mcq("What animal can be heard in the recording?",
-                               ["a large dog barking loudly at passing cars", "a cat", "a cow",
-                                "a goose"])),
-    ("distractor_also_correct", mcq("What animal can be heard in the recording?",
-                                    ["a dog", "a barking dog", "a cat", "a cow"])),
-    ("distractor_also_correct", mcq("Which sounds can be heard in the recording?",
-                                    ["birds chirping and wind blowing", "wind blowing",
-                                     "a car engine starting", "rain on a tin roof"])),
-    ("copies_caption", mcq("What is heard as a dog barks repeatedly while cars pass by?",
-                           ["a siren", "a horn", "birds", "a man shouting"])),
-    ("copies_caption", detail("Why does a dog is barking near a busy road here?",
-                              "It is probably reacting to the noise of the passing traffic.")),
+    (
+        "options_duplicate",
+        mcq("What animal can be heard barking?", ["a dog", "A dog.", "a cat", "a cow"]),
+    ),
+    (
+        "answer_not_in_options",
+        mcq("What animal can be heard barking?", ["a dog", "a cat", "a cow", "a goose"], "a wolf"),
+    ),
+    (
+        "answer_in_question",
+        mcq(
+            "Which animal, a dog, is barking in the recording?",
+            ["a dog", "a cat", "a cow", "a goose"],
+        ),
+    ),
+    (
+        "answer_in_question",
+        detail(
+            "Is it true that a dog barks loudly in the street here?",
+            "a dog barks loudly in the street",
+        ),
+    ),
+    (
+        "answer_much_longer",
+        mcq(
+            "What animal can be heard in the recording?",
+            ["a large dog barking loudly at passing cars", "a cat", "a cow", "a goose"],
+        ),
+    ),
+    (
+        "distractor_also_correct",
+        mcq(
+            "What animal can be heard in the recording?",
+            ["a dog", "a barking dog", "a cat", "a cow"],
+        ),
+    ),
+    (
+        "distractor_also_correct",
+        mcq(
+            "Which sounds can be heard in the recording?",
+            [
+                "birds chirping and wind blowing",
+                "wind blowing",
+                "a car engine starting",
+                "rain on a tin roof",
+            ],
+        ),
+    ),
+    (
+        "copies_caption",
+        mcq(
+            "What is heard as a dog barks repeatedly while cars pass by?",
+            ["a siren", "a horn", "birds", "a man shouting"],
+        ),
+    ),
+    (
+        "copies_caption",
+        detail(
+            "Why does a dog is barking near a busy road here?",
+            "It is probably reacting to the noise of the passing traffic.",
+        ),
+    ),
 ]
 
 
@@ -136,8 +282,9 @@ def test_good_items_pass(item: Any) -> None:
     assert run_checks(item) == []
 
 
-@pytest.mark.parametrize(("code", "item"), BAD, ids=[f"{code}-{i}" for i, (code, _) in
-                                                     enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("code", "item"), BAD, ids=[f"{code}-{i}" for i, (code, _) in enumerate(BAD)]
+)
 def test_bad_item_fires_its_code(code: str, item: Any) -> None:
     found = run_checks(item)
     assert code in found

@@ -24,8 +24,10 @@ def test_other_clips_are_never_duplicates() -> None:
 
 
 def test_documented_examples_of_the_threshold() -> None:
-    reworded = ("What is the primary sound in the audio?",
-                "What is the primary sound heard in the audio?")
+    reworded = (
+        "What is the primary sound in the audio?",
+        "What is the primary sound heard in the audio?",
+    )
     different = ("Is the dog barking loudly?", "Is the dog barking softly?")
     assert jaccard(*reworded) == pytest.approx(13 / 17)
     assert jaccard(*different) == pytest.approx(7 / 11)
@@ -55,7 +57,10 @@ def test_different_questions_about_one_clip_are_kept() -> None:
 def test_minhash_estimates_jaccard() -> None:
     hasher = MinHasher(num_perm=512)
     pairs = [
-        ("What is the primary sound in the audio?", "What is the primary sound heard in the audio?"),
+        (
+            "What is the primary sound in the audio?",
+            "What is the primary sound heard in the audio?",
+        ),
         ("Is the dog barking loudly?", "Is the dog barking softly?"),
         ("What animal is barking?", "Where was the clip recorded?"),
     ]

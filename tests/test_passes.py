@@ -54,7 +54,9 @@ def test_chosen_option(reply: str, expected: str | None) -> None:
 
 
 def test_is_grounded() -> None:
-    assert is_grounded("c", ["a cat meowing", "a cow mooing", "a dog barking", "x"], "a dog barking")
+    assert is_grounded(
+        "c", ["a cat meowing", "a cow mooing", "a dog barking", "x"], "a dog barking"
+    )
     assert not is_grounded("a cat meowing", OPTIONS, "a dog barking")
     assert not is_grounded("no idea", OPTIONS, "a dog barking")
 
@@ -126,16 +128,42 @@ def test_passes_end_to_end_on_llama_cpp() -> None:
 
     def request(template: str, schema: dict, seed: int, **context: object) -> ChatRequest:
         messages = store.get(template).render(**context)
-        return ChatRequest(messages=messages, schema=schema, schema_name="verdict",
-                           max_tokens=60, temperature=0.7, seed=seed)
+        return ChatRequest(
+            messages=messages,
+            schema=schema,
+            schema_name="verdict",
+            max_tokens=60,
+            temperature=0.7,
+            seed=seed,
+        )
 
     requests = [
-        request("check_grounding_mcq", choice_schema(shuffled), 0, captions=CAPTIONS,
-                question=question, options=shuffled),
-        request("check_grounding_detail", llm_json_schema(SupportVerdict), 0, captions=CAPTIONS,
-                question=question, answer="A dog barks while cars pass on a busy road."),
-        *(request("check_audio_dependence", choice_schema(OPTIONS), seed, question=question,
-                  options=OPTIONS) for seed in range(3)),
+        request(
+            "check_grounding_mcq",
+            choice_schema(shuffled),
+            0,
+            captions=CAPTIONS,
+            question=question,
+            options=shuffled,
+        ),
+        request(
+            "check_grounding_detail",
+            llm_json_schema(SupportVerdict),
+            0,
+            captions=CAPTIONS,
+            question=question,
+            answer="A dog barks while cars pass on a busy road.",
+        ),
+        *(
+            request(
+                "check_audio_dependence",
+                choice_schema(OPTIONS),
+                seed,
+                question=question,
+                options=OPTIONS,
+            )
+            for seed in range(3)
+        ),
     ]
     with llama_server() as url:
         replies = asyncio.run(_ask(url, requests))
@@ -144,7 +172,8 @@ def test_passes_end_to_end_on_llama_cpp() -> None:
     assert grounding.answer in shuffled  # the enum keeps even a 135M model on the options
     assert isinstance(is_grounded(grounding.answer, shuffled, answer), bool)
     assert isinstance(SupportVerdict.model_validate_json(replies[1][0]).supported, bool)
-    votes = [chosen_option(ChoiceVerdict.model_validate_json(r[0]).answer, OPTIONS)
-             for r in replies[2:]]
+    votes = [
+        chosen_option(ChoiceVerdict.model_validate_json(r[0]).answer, OPTIONS) for r in replies[2:]
+    ]
     assert all(vote in OPTIONS for vote in votes)
     assert audio_contribution([v for v in votes if v], answer) in ("weak", "strong")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reasonaqa.config import RunPaths
 from reasonaqa.errors import InputError
 from reasonaqa.quality.report import compute_stats, write_report
 from reasonaqa.testing.sample_run import REJECTED, write_sample_run
@@ -27,8 +28,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     # Importing the module registers the command whether or not the CLI lists it yet.
     code = "import reasonaqa.cli.stats; from reasonaqa.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, "stats", *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code, "stats", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
 
 
 def test_counts(run: Path) -> None:
@@ -54,8 +60,12 @@ def test_balance_and_checks(run: Path) -> None:
     longest = stats["correct_is_longest"]
     assert 0 < longest["rate"] < 0.5
     assert longest["unmatched"] == 0
-    assert stats["audio_contribution"] == {"weak": 280, "strong": 1120, "unchecked": 0,
-                                           "weak_fraction": 0.2}
+    assert stats["audio_contribution"] == {
+        "weak": 280,
+        "strong": 1120,
+        "unchecked": 0,
+        "weak_fraction": 0.2,
+    }
     assert stats["grounded"] == {"yes": 1400, "no": 0, "unchecked": 0}
     assert stats["question_words"]["rows"] == stats["rows"]
     assert set(stats["answer_words"]) == {"mcq", "detail", "caption"}
@@ -65,7 +75,8 @@ def test_balance_and_checks(run: Path) -> None:
 
 def test_card_and_plots(run: Path) -> None:
     write_report(run)
-    card = (run / "README.md").read_text(encoding="utf-8")
+    paths = RunPaths(run)
+    card = paths.card.read_text(encoding="utf-8")
     front, body = card.split("---\n")[1], card.split("---\n", 2)[2]
     assert "- split: train\n    path: data/train-*.parquet" in front
     assert "size_categories:\n- 1K<n<10K" in front
@@ -73,21 +84,26 @@ def test_card_and_plots(run: Path) -> None:
     assert "`refusal` | 41 |" in body and "ungrounded" in body
     assert "| test | 200 | 25.0% | 25.0% | 25.0% | 25.0% |" in body
     assert "**20.0%** of checked MCQs are weak" in body
-    plots = sorted((run / "plots").glob("*.png"))
-    assert [p.stem for p in plots] == ["answer_letters", "composition", "lengths",
-                                       "rejections", "second_passes"]
+    plots = sorted(paths.plots.glob("*.png"))
+    assert [p.stem for p in plots] == [
+        "answer_letters",
+        "composition",
+        "lengths",
+        "rejections",
+        "second_passes",
+    ]
     for plot in plots:
         assert plot.read_bytes()[:8] == PNG_MAGIC
-        assert f"](plots/{plot.name})" in body
-    assert not list(run.glob(".*.tmp")) and not list((run / "plots").glob(".*"))
+        assert f"]({plot.relative_to(paths.card.parent).as_posix()})" in body
+    assert not list(paths.card.parent.glob(".*")) and not list(paths.plots.glob(".*"))
 
 
 def test_cli_writes_the_card(run: Path) -> None:
-    (run / "README.md").unlink(missing_ok=True)
+    RunPaths(run).card.unlink(missing_ok=True)
     result = run_cli(run)
     assert result.returncode == 0, result.stderr
     assert "1,778 rows in 2 split(s): train 1,524, test 254" in result.stdout
-    assert (run / "README.md").is_file()
+    assert RunPaths(run).card.is_file()
     as_json = run_cli(run, "--json")
     assert json.loads(as_json.stdout)["rows"] == 1778
 
@@ -104,18 +120,22 @@ def test_bad_runs_are_one_line_errors(tmp_path: Path) -> None:
 
     bad_counts = tmp_path / "bad_counts"
     write_sample_run(bad_counts, {"train": (8, 0)})
-    (bad_counts / "run.json").write_text(json.dumps({"counts": {"accepted": 8, "rejected": [],
-                                                                "quarantined": 0,
-                                                                "duplicates_removed": 0}}))
+    RunPaths(bad_counts).run_manifest.write_text(
+        json.dumps(
+            {"counts": {"accepted": 8, "rejected": [], "quarantined": 0, "duplicates_removed": 0}}
+        )
+    )
     result = run_cli(bad_counts)
     assert result.returncode == 2
     assert "run.json" in result.stderr and "'counts.rejected'" in result.stderr
-    assert not (bad_counts / "README.md").exists()
+    assert not RunPaths(bad_counts).card.exists()
 
     no_shards = tmp_path / "no_shards"
     no_shards.mkdir()
-    (no_shards / "run.json").write_text(json.dumps({"counts": {"accepted": 0, "rejected": {},
-                                                               "quarantined": 0,
-                                                               "duplicates_removed": 0}}))
+    RunPaths(no_shards).run_manifest.write_text(
+        json.dumps(
+            {"counts": {"accepted": 0, "rejected": {}, "quarantined": 0, "duplicates_removed": 0}}
+        )
+    )
     with pytest.raises(InputError, match="no Parquet shards"):
         compute_stats(no_shards)

@@ -11,7 +11,6 @@ import typer
 from reasonaqa.cli.app import app
 from reasonaqa.config import RunPaths
 from reasonaqa.errors import InputError
-from reasonaqa.quality.report import compute_stats, write_report
 
 
 @app.command("stats")
@@ -21,7 +20,10 @@ def stats(
         bool, typer.Option("--json", help="print the statistics as JSON instead of a summary")
     ] = False,
 ) -> None:
-    """Count a run's rows, letters, lengths and rejections; write RUN/README.md and RUN/plots/."""
+    """Count a run's rows, letters, lengths and rejections; write its dataset card and plots."""
+    # Imported here: matplotlib and pyarrow compute would slow every other command's start.
+    from reasonaqa.quality.report import compute_stats, write_report
+
     if not run.is_dir():
         raise InputError("run folder does not exist", file=run)
     numbers = compute_stats(run)
@@ -32,10 +34,14 @@ def stats(
     paths = RunPaths(run)
     longest = numbers["correct_is_longest"]["rate"]
     weak = numbers["audio_contribution"]["weak_fraction"]
-    typer.echo(f"{numbers['rows']:,} rows in {len(numbers['by_split'])} split(s): "
-               + ", ".join(f"{k} {v:,}" for k, v in numbers["by_split"].items()))
-    typer.echo(f"rejected {numbers['run']['rejected_total']:,}, duplicates removed "
-               f"{numbers['run']['duplicates_removed']:,}, quarantined {numbers['run']['quarantined']:,}")
+    typer.echo(
+        f"{numbers['rows']:,} rows in {len(numbers['by_split'])} split(s): "
+        + ", ".join(f"{k} {v:,}" for k, v in numbers["by_split"].items())
+    )
+    typer.echo(
+        f"rejected {numbers['run']['rejected_total']:,}, duplicates removed "
+        f"{numbers['run']['duplicates_removed']:,}, quarantined {numbers['run']['quarantined']:,}"
+    )
     typer.echo(f"correct option longest: {_percent(longest)}; audio-weak MCQs: {_percent(weak)}")
     typer.echo(f"wrote {paths.card} and plots under {paths.plots}")
 

@@ -17,13 +17,17 @@ answers ("What is the loudest sound?" is fine on every clip).
 A clip has a few dozen questions at most, so a new one is compared with all of its clip's
 signatures at once in numpy; banding (LSH) would only pay off for comparisons across clips,
 which we deliberately do not make. Memory per remembered question: 8 bytes of exact hash
-plus ``2 * num_perm`` bytes of signature (the low 16 bits of each MinHash value; a false
-match of two different minima has probability 2**-16, far below the estimate's own noise).
+plus ``num_perm`` bytes of signature, the low 8 bits of each MinHash value ("b-bit
+MinHash"): two different minima agree by chance with probability 1/256, which raises the
+estimated similarity by at most 0.004, far below the estimate's own noise.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import math
+import zlib
 
 import numpy as np
 
@@ -49,7 +53,7 @@ def _hash64(text: str) -> int:
 def shingles(normalized: str) -> set[str]:
     """Words and adjacent word pairs of an already normalized text."""
     tokens = normalized.split()
-    return set(tokens) | {f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)}
+    return set(tokens) | {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
 
 
 class MinHasher:
@@ -63,9 +67,9 @@ class MinHasher:
 
     def signature(self, items: set[str]) -> np.ndarray:
         """uint64 minima, one per hash function; an empty set hashes as the empty string."""
-        hashes = np.fromiter(
-            (_hash64(s) & 0xFFFFFFFF for s in items or {""}), dtype=np.uint64, count=-1
-        )
+        # CRC-32 is stable across processes (unlike hash()) and fast; the universal hash
+        # functions below do the mixing.
+        hashes = np.array([zlib.crc32(s.encode()) for s in items or {""}], dtype=np.uint64)
         values = (hashes[:, None] * self._a[None, :] + self._b[None, :]) % _PRIME
         return values.min(axis=0)
 
@@ -80,31 +84,34 @@ class DuplicateFilter:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
         self._hasher = MinHasher(num_perm)
-        # clip_key -> [exact hashes as uint64 bytes, signatures as uint16 bytes]
-        self._clips: dict[str, tuple[bytearray, bytearray]] = {}
+        self._min_equal = math.ceil(threshold * num_perm - 1e-9)
+        # clip_key -> one record per remembered question: 8 bytes of exact hash, then the
+        # signature's low bytes. One bytearray per clip keeps the per-clip overhead small.
+        self._clips: dict[str, bytearray] = {}
         self.remembered = 0
 
     def check(self, clip_key: str, question: str) -> str | None:
-        """"duplicate_exact", "duplicate_near" or None; a None question is remembered."""
+        """ "duplicate_exact", "duplicate_near" or None; a None question is remembered."""
         normalized = normalize(question)
-        exact = np.uint64(_hash64(normalized))
-        signature = self._hasher.signature(shingles(normalized)).astype(np.uint16)
-        seen = self._clips.setdefault(clip_key, (bytearray(), bytearray()))
-        verdict = self._compare(seen, exact, signature)
+        record = np.concatenate(
+            [
+                np.frombuffer(_hash64(normalized).to_bytes(8, "little"), dtype=np.uint8),
+                self._hasher.signature(shingles(normalized)).astype(np.uint8),
+            ]
+        )
+        seen = self._clips.setdefault(clip_key, bytearray())
+        verdict = self._compare(seen, record)
         if verdict is None:
-            seen[0].extend(exact.tobytes())
-            seen[1].extend(signature.tobytes())
+            seen.extend(record.tobytes())
             self.remembered += 1
         return verdict
 
-    def _compare(
-        self, seen: tuple[bytearray, bytearray], exact: np.uint64, signature: np.ndarray
-    ) -> str | None:
-        # The numpy views live only in here: a bytearray cannot grow while a view exists.
-        if (np.frombuffer(seen[0], dtype=np.uint64) == exact).any():
+    def _compare(self, seen: bytearray, record: np.ndarray) -> str | None:
+        # The numpy view lives only in here: a bytearray cannot grow while a view exists.
+        earlier = np.frombuffer(seen, dtype=np.uint8).reshape(-1, record.size)
+        if (earlier[:, :8] == record[:8]).all(axis=1).any():
             return "duplicate_exact"
-        earlier = np.frombuffer(seen[1], dtype=np.uint16).reshape(-1, signature.size)
-        if ((earlier == signature).mean(axis=1) >= self.threshold).any():
+        if ((earlier[:, 8:] == record[8:]).sum(axis=1) >= self._min_equal).any():
             return "duplicate_near"
         return None
 

@@ -16,7 +16,6 @@ import random
 import re
 from typing import Any, Literal
 
-
 from reasonaqa.quality.text import normalize, option_index
 from reasonaqa.schemas import LETTERS, ChoiceVerdict, llm_json_schema
 
@@ -84,7 +83,7 @@ def is_grounded(reply: str, options: list[str], answer: str) -> bool:
 
 
 def audio_contribution(votes: list[str], answer: str) -> AudioContribution:
-    """"weak" when a strict majority of no-caption votes equal the answer, else "strong".
+    """ "weak" when a strict majority of no-caption votes equal the answer, else "strong".
 
     Votes are the chosen option texts (resolve raw replies with ``chosen_option``). Chance
     with four options is 25% a vote, so with three votes a guessing model reaches a

@@ -137,8 +137,11 @@ def second_passes(stats: Stats) -> Figure | None:
         ["Audio dependence (MCQ)", "Grounding in captions (MCQ)"],
         [
             {"strong": audio["strong"], "weak": audio["weak"], "unchecked": audio["unchecked"]},
-            {"grounded": grounded["yes"], "not grounded": grounded["no"],
-             "unchecked": grounded["unchecked"]},
+            {
+                "grounded": grounded["yes"],
+                "not grounded": grounded["no"],
+                "unchecked": grounded["unchecked"],
+            },
         ],
         strict=True,
     ):
@@ -176,4 +179,3 @@ def write_plots(stats: Stats, directory: Path) -> dict[str, Path]:
 
 def _percent(part: int, whole: int) -> float:
     return 100 * part / whole if whole else 0.0
-

@@ -1,4 +1,8 @@
-"""The dataset card (``RUN/README.md``, Hugging Face style) and plots of a finished run."""
+"""The dataset card (README.md in the Hugging Face style) and plots of a finished run.
+
+Both go where ``RunPaths`` says (``RUN/_card/``); exported, the card becomes the README.md
+beside ``data/``, so its ``data_files`` globs are relative to the run folder.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +31,15 @@ PLOT_TITLES = {
 
 
 def write_report(run_root: Path, stats: dict[str, Any] | None = None) -> None:
-    """Write ``RUN/README.md`` and ``RUN/plots/*.png``; pass ``stats`` to skip recomputing them."""
+    """Write the card and its PNG plots (``RunPaths.card``, ``RunPaths.plots``).
+
+    Pass ``stats`` to skip recomputing them. Plot links are relative to the card's folder.
+    """
     paths = RunPaths(Path(run_root))
     stats = stats if stats is not None else compute_stats(paths.root)
     plots = write_plots(stats, paths.plots)
-    relative = {name: path.relative_to(paths.root).as_posix() for name, path in plots.items()}
+    card_dir = paths.card.parent
+    relative = {name: path.relative_to(card_dir).as_posix() for name, path in plots.items()}
     write_text_atomic(paths.card, render_card(stats, relative, name=paths.root.name))
 
 
@@ -76,8 +84,13 @@ def _front_matter(stats: dict[str, Any]) -> str:
 
 
 def _size_category(rows: int) -> str:
-    for limit, label in [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]:
+    for limit, label in [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ]:
         if rows < limit:
             return label
     return "n>10M"
@@ -89,12 +102,12 @@ def _overview(stats: dict[str, Any], name: str) -> str:
     return f"""
 # {name}: audio question answering from human captions
 
-{stats['rows']:,} question-answer rows about {_datasets(stats)} audio clips in the style of
+{stats["rows"]:,} question-answer rows about {_datasets(stats)} audio clips in the style of
 ReasonAQA (the training set of the Mellow audio-language model). Synthetic rows were{model}
 from the clips' human captions: the model never heard the audio, so every question is meant
-to be answerable by listening. {run['accepted']:,} generated items passed the checks below;
-{run['rejected_total']:,} were rejected, {run['duplicates_removed']:,} removed as duplicates
-and {run['quarantined']:,} quarantined after failed requests.
+to be answerable by listening. {run["accepted"]:,} generated items passed the checks below;
+{run["rejected_total"]:,} were rejected, {run["duplicates_removed"]:,} removed as duplicates
+and {run["quarantined"]:,} quarantined after failed requests.
 """
 
 
@@ -105,8 +118,10 @@ def _datasets(stats: dict[str, Any]) -> str:
 
 def _structure(stats: dict[str, Any]) -> str:
     tasks = list(stats["by_task"])
-    rows = [[split, *(f"{counts.get(t, 0):,}" for t in tasks), f"{sum(counts.values()):,}"]
-            for split, counts in stats["by_split_task"].items()]
+    rows = [
+        [split, *(f"{counts.get(t, 0):,}" for t in tasks), f"{sum(counts.values()):,}"]
+        for split, counts in stats["by_split_task"].items()
+    ]
     return f"""
 ## Dataset structure
 
@@ -124,7 +139,7 @@ provenance (`model`, `template_id`, `template_hash`, `seed`, `raw`). Audio is no
 
 ```python
 import pandas as pd
-train = pd.read_parquet("data", filters=[("split", "==", "{next(iter(stats['by_split']))}")])
+train = pd.read_parquet("data", filters=[("split", "==", "{next(iter(stats["by_split"]))}")])
 # or: datasets.load_dataset("parquet", data_dir="data")
 ```
 """
@@ -146,10 +161,20 @@ def _quality(stats: dict[str, Any]) -> str:
     run = stats["run"]
     reasons = sorted(run["rejected"].items(), key=lambda kv: (-kv[1], kv[0]))
     rows = [[f"`{code}`", f"{n:,}", REASON_TEXT.get(code, "")] for code, n in reasons]
-    rows.append(["duplicates removed", f"{run['duplicates_removed']:,}",
-                 "exact or near-duplicate questions about the same clip; one was kept"])
-    rows.append(["quarantined", f"{run['quarantined']:,}",
-                 "requests that failed for good (transport, timeout, length, schema)"])
+    rows.append(
+        [
+            "duplicates removed",
+            f"{run['duplicates_removed']:,}",
+            "exact or near-duplicate questions about the same clip; one was kept",
+        ]
+    )
+    rows.append(
+        [
+            "quarantined",
+            f"{run['quarantined']:,}",
+            "requests that failed for good (transport, timeout, length, schema)",
+        ]
+    )
     return f"""
 ## Quality controls
 
@@ -170,8 +195,9 @@ def _balance(stats: dict[str, Any]) -> str:
     rows = []
     for split, counts in letters.items():
         total = sum(counts.values())
-        rows.append([split, f"{total:,}",
-                     *(f"{100 * counts.get(c, 0) / total:.1f}%" for c in columns)])
+        rows.append(
+            [split, f"{total:,}", *(f"{100 * counts.get(c, 0) / total:.1f}%" for c in columns)]
+        )
     longest = stats["correct_is_longest"]
     rate = "n/a" if longest["rate"] is None else f"{100 * longest['rate']:.1f}%"
     return f"""
@@ -198,13 +224,13 @@ def _second_passes(stats: dict[str, Any]) -> str:
 - **Grounding**: a second LLM pass reads the captions and the question with reshuffled
   options and must choose the same answer; for detailed answers it judges whether the
   captions support the answer. Items that fail are rejected as `ungrounded`. Shipped MCQ
-  rows: {grounded['yes']:,} grounded, {grounded['no']:,} not grounded,
-  {grounded['unchecked']:,} not checked.
+  rows: {grounded["yes"]:,} grounded, {grounded["no"]:,} not grounded,
+  {grounded["unchecked"]:,} not checked.
 - **Audio dependence**: the LLM sees only the question and options, no captions, several
   times (`audio_votes`). `audio_contribution` is `weak` when a strict majority of those
   votes is correct (the question can be answered without listening), else `strong`.
-  **{weak}** of checked MCQs are weak ({audio['weak']:,} weak, {audio['strong']:,} strong,
-  {audio['unchecked']:,} unchecked). To train or evaluate on audio-dependent questions only:
+  **{weak}** of checked MCQs are weak ({audio["weak"]:,} weak, {audio["strong"]:,} strong,
+  {audio["unchecked"]:,} unchecked). To train or evaluate on audio-dependent questions only:
   `df[df.audio_contribution != "weak"]`.
 """
 
@@ -220,8 +246,13 @@ def _lengths(stats: dict[str, Any]) -> str:
 
 
 def _length_row(name: str, summary: dict[str, Any]) -> list[str]:
-    return [name, f"{summary['rows']:,}", str(summary["mean"]), str(summary["median"]),
-            str(summary["p95"])]
+    return [
+        name,
+        f"{summary['rows']:,}",
+        str(summary["mean"]),
+        str(summary["median"]),
+        str(summary["p95"]),
+    ]
 
 
 def _plots(plots: dict[str, str]) -> str:
@@ -247,4 +278,3 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
-

@@ -1,6 +1,7 @@
 """Statistics of a finished run, read from its shards and ``run.json`` in bounded memory.
 
-``compute_stats(run_root)`` returns plain JSON-able dicts; ``report.py`` turns them into
+``compute_stats(run_root)`` reads ``data/*.parquet`` and the run manifest (``counts``,
+``model``) and returns plain JSON-able dicts; ``report.py`` turns them into
 the dataset card and plots.
 """
 
@@ -62,9 +63,9 @@ def _read_run_manifest(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
-        raise InputError("run.json is missing: is this a run folder?", file=path) from err
+        raise InputError(f"{path.name} is missing: is this a run folder?", file=path) from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"run.json is not valid JSON: {err}", file=path) from err
+        raise InputError(f"not valid JSON: {err}", file=path) from err
     counts = info.get("counts") if isinstance(info, dict) else None
     if not isinstance(counts, dict):
         raise InputError("missing object", file=path, field="counts")
@@ -121,7 +122,7 @@ class _Accumulator:
         self.rows += table.num_rows
         for name, counter in self.counters.items():
             counter.update(_value_counts(table[name]))
-        self.split_task.update(zip(table["split"].to_pylist(), table["task"].to_pylist(), strict=True))
+        self.split_task.update(_pair_counts(table, "split", "task"))
         self.question_words += np.bincount(_word_counts(table["question"]), minlength=MAX_WORDS + 1)
         for task in pc.unique(table["task"]).to_pylist():
             subset = table.filter(pc.equal(table["task"], task))
@@ -131,16 +132,17 @@ class _Accumulator:
 
     def _add_mcq(self, mcq: pa.Table) -> None:
         self.mcq_rows += mcq.num_rows
-        splits = mcq["split"].to_pylist()
-        self.letters.update(
-            (split, letter or NOT_SET)
-            for split, letter in zip(splits, mcq["answer_letter"].to_pylist(), strict=True)
+        self.letters.update(_pair_counts(mcq, "split", "answer_letter"))
+        rows = zip(
+            mcq["options"].to_pylist(),
+            mcq["answer"].to_pylist(),
+            mcq["answer_letter"].to_pylist(),
+            strict=True,
         )
-        for options, answer in zip(mcq["options"].to_pylist(), mcq["answer"].to_pylist(), strict=True):
-            if len(options) < 2 or option_index(options, answer) is None:
-                self.unmatched += 1
-            elif correct_is_longest(options, answer):
-                self.longest += 1
+        for options, answer, letter in rows:
+            longest = _answer_is_longest(options, answer, letter)
+            self.unmatched += longest is None
+            self.longest += bool(longest)
         self.audio.update(_value_counts(mcq["audio_contribution"], missing="unchecked"))
         grounded = pc.cast(mcq["grounded"], pa.string())
         self.grounded.update(_value_counts(grounded, missing="unchecked"))
@@ -184,11 +186,30 @@ class _Accumulator:
         }
 
 
+def _answer_is_longest(options: list[str], answer: str, letter: str | None) -> bool | None:
+    """``balance.correct_is_longest``, through the letter when it points at the answer (the
+    fast path for engine-written rows); None when the answer is not one of the options."""
+    index = LETTERS.find(letter) if letter else -1
+    if 0 <= index < len(options) and options[index].strip() == answer.strip():
+        length = len(options[index].strip())
+        return all(length > len(o.strip()) for i, o in enumerate(options) if i != index)
+    if len(options) < 2 or option_index(options, answer) is None:
+        return None
+    return correct_is_longest(options, answer)
+
+
 def _value_counts(column: pa.ChunkedArray, missing: str = NOT_SET) -> Counter[str]:
     counts: Counter[str] = Counter()
     for entry in pc.value_counts(column).to_pylist():
         value = entry["values"]
         counts[missing if value is None else str(value)] += entry["counts"]
+    return counts
+
+
+def _pair_counts(table: pa.Table, first: str, second: str) -> Counter[tuple[str, str]]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in table.group_by([first, second]).aggregate([([], "count_all")]).to_pylist():
+        counts[(row[first], row[second] or NOT_SET)] += row["count_all"]
     return counts
 
 

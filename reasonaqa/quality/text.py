@@ -6,6 +6,7 @@ collapsing whitespace: "A dog." and "a dog" name one option.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -13,6 +14,8 @@ _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 
 
+# The checks look at the same few strings many times per item; caching beats threading them.
+@functools.lru_cache(maxsize=1 << 14)
 def normalize(text: str) -> str:
     """Lowercase, NFKC, punctuation (and ``_``) to spaces, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text).lower().replace("_", " ")

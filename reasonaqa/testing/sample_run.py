@@ -14,14 +14,29 @@ from reasonaqa.quality.balance import balanced_letters, place_answer
 from reasonaqa.schemas import FOCUS_AREAS, LETTERS, empty_row
 from reasonaqa.shards import ShardWriter
 
-SOUNDS = ("a dog barking", "birds chirping", "rain on a tin roof", "a car engine idling",
-          "people talking", "a door slamming", "church bells", "a passing train")
-REJECTED = {"refusal": 41, "text_leak": 17, "answer_much_longer": 9, "ungrounded": 23,
-            "options_duplicate": 3}
+SOUNDS = (
+    "a dog barking",
+    "birds chirping",
+    "rain on a tin roof",
+    "a car engine idling",
+    "people talking",
+    "a door slamming",
+    "church bells",
+    "a passing train",
+)
+REJECTED = {
+    "refusal": 41,
+    "text_leak": 17,
+    "answer_much_longer": 9,
+    "ungrounded": 23,
+    "options_duplicate": 3,
+}
 
 
-def write_sample_run(root: Path, rows: dict[str, tuple[int, int]], shard_rows: int = 50_000) -> None:
-    """Write ``root/data/<split>-*.parquet`` and ``root/run.json``.
+def write_sample_run(
+    root: Path, rows: dict[str, tuple[int, int]], shard_rows: int = 50_000
+) -> None:
+    """Write ``root/data/<split>-*.parquet`` and the run manifest (``RunPaths.run_manifest``).
 
     ``rows`` maps a split to its number of (MCQ, detailed) rows; each split also gets one
     captioning row per 50 MCQs, imported from the source dataset.
@@ -46,10 +61,16 @@ def write_sample_run(root: Path, rows: dict[str, tuple[int, int]], shard_rows: i
 def _base(split: str, i: int, task: str, source: str) -> dict[str, object]:
     clip = f"Y{split}{i // 5:06d}"
     return empty_row(
-        record_id=f"{split}/{i}/{task}", origin="synthetic", source=source, dataset="audiocaps",
-        split=split, clip_id=clip, audio_path=f"AudioCapsLarger/{split}/{clip}.wav",
+        record_id=f"{split}/{i}/{task}",
+        origin="synthetic",
+        source=source,
+        dataset="audiocaps",
+        split=split,
+        clip_id=clip,
+        audio_path=f"AudioCapsLarger/{split}/{clip}.wav",
         captions=[f"{SOUNDS[i % 8].capitalize()} while {SOUNDS[(i + 3) % 8]} in the distance"],
-        task=task, focus=FOCUS_AREAS[i % len(FOCUS_AREAS)],
+        task=task,
+        focus=FOCUS_AREAS[i % len(FOCUS_AREAS)],
     )
 
 
@@ -60,23 +81,36 @@ def _mcq_row(split: str, i: int, record_id: str, letter: str) -> dict[str, objec
     placed = place_answer(options, answer, letter, record_id)
     row = _base(split, i, "mcq", "AudioCaps-MCQ")
     weak = i % 5 == 0
-    row.update(question=f"What is the main sound heard in clip {i}?", answer=answer,
-               options=placed, answer_letter=LETTERS[placed.index(answer)], grounded=True,
-               audio_contribution="weak" if weak else "strong",
-               audio_votes=[answer, answer, SOUNDS[0]] if weak else [SOUNDS[3]] * 3)
+    row.update(
+        question=f"What is the main sound heard in clip {i}?",
+        answer=answer,
+        options=placed,
+        answer_letter=LETTERS[placed.index(answer)],
+        grounded=True,
+        audio_contribution="weak" if weak else "strong",
+        audio_votes=[answer, answer, SOUNDS[0]] if weak else [SOUNDS[3]] * 3,
+    )
     return row
 
 
 def _detail_row(split: str, i: int) -> dict[str, object]:
     row = _base(split, i, "detail", "AudioCaps-Detail")
-    row.update(question="What is happening in the recording, and where might it take place?",
-               answer=f"{SOUNDS[i % 8].capitalize()} can be heard" + " nearby" * (i % 30)
-               + ", which suggests an outdoor scene.", grounded=True)
+    row.update(
+        question="What is happening in the recording, and where might it take place?",
+        answer=f"{SOUNDS[i % 8].capitalize()} can be heard"
+        + " nearby" * (i % 30)
+        + ", which suggests an outdoor scene.",
+        grounded=True,
+    )
     return row
 
 
 def _caption_row(split: str, i: int) -> dict[str, object]:
     row = _base(split, i, "caption", "AudioCaps")
-    row.update(origin="existing", focus=None, question="caption first audio",
-               answer=f"The audio 1 is {SOUNDS[i % 8]}.")
+    row.update(
+        origin="existing",
+        focus=None,
+        question="caption first audio",
+        answer=f"The audio 1 is {SOUNDS[i % 8]}.",
+    )
     return row
