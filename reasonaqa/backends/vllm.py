@@ -75,7 +75,12 @@ class VllmBackend:
             enforce_eager=enforce_eager,
             dtype=dtype,
             enable_prefix_caching=True,
+            # Compact JSON: fewer tokens, and small models cannot loop on whitespace between
+            # keys until max_tokens. llguidance covers the most JSON Schema (and is what
+            # vLLM's "auto" falls back to); this switch needs a named backend.
+            structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True},
         )
+        self._request_errors = _request_error_types()
         self._tokenizer: Any = self._llm.get_tokenizer()
         self._max_model_len: int = self._llm.llm_engine.model_config.max_model_len
         self._max_batch = max_batch
@@ -89,6 +94,26 @@ class VllmBackend:
     def llm(self) -> Any:
         """The underlying ``vllm.LLM`` (the benchmark calls it directly for comparison)."""
         return self._llm
+
+    def prompt_token_ids(self, request: ChatRequest) -> list[int]:
+        """The request rendered with the model's chat template, as token ids."""
+        text = self._tokenizer.apply_chat_template(
+            list(request.messages), tokenize=False, add_generation_prompt=True
+        )
+        # The template already holds any BOS token; adding special tokens would double it.
+        return list(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def sampling_params(self, request: ChatRequest) -> Any:
+        """The request's ``vllm.SamplingParams``, with its JSON schema as structured output."""
+        sampling = self._sampling
+        return sampling.SamplingParams(
+            n=request.n,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            max_tokens=request.max_tokens,
+            seed=request.seed,
+            structured_outputs=sampling.StructuredOutputsParams(json=request.schema),
+        )
 
     async def complete(self, request: ChatRequest) -> Completion:
         if self._closed:
@@ -116,8 +141,9 @@ class VllmBackend:
             if len(self._pending) < self._max_batch:
                 # Let callers that are about to submit join this batch.
                 await asyncio.sleep(self._batch_window_s)
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
+            # Callers that gave up (cancelled, or their event loop ended) need no answer.
+            live = [item for item in self._pending if not item.future.done()]
+            batch, self._pending = live[: self._max_batch], live[self._max_batch :]
             requests = [item.request for item in batch]
             try:
                 outcomes = await loop.run_in_executor(self._worker, self._run_batch, requests)
@@ -130,7 +156,7 @@ class VllmBackend:
 
     def _run_batch(self, requests: Sequence[ChatRequest]) -> list[_Outcome]:
         """Render, sort by prompt, generate; one outcome per request, in request order."""
-        prompts = [self._render(request) for request in requests]
+        prompts = [self.prompt_token_ids(request) for request in requests]
         outcomes: list[_Outcome | None] = [None] * len(requests)
         runnable: list[int] = []
         for index, ids in enumerate(prompts):
@@ -149,7 +175,7 @@ class VllmBackend:
             for index in runnable:
                 try:
                     self._generate_into(outcomes, [index], requests, prompts)
-                except Exception as err:
+                except self._request_errors as err:
                     outcomes[index] = BackendError("schema", f"vllm rejected it: {err}")
         missing = BackendError("transport", "vllm returned no output for this request")
         return [missing if outcome is None else outcome for outcome in outcomes]
@@ -165,29 +191,20 @@ class VllmBackend:
             return
         results = self._llm.generate(
             [{"prompt_token_ids": prompts[index]} for index in order],
-            [self._sampling_params(requests[index]) for index in order],
+            [self.sampling_params(requests[index]) for index in order],
             use_tqdm=False,
         )
         for index, result in zip(order, results, strict=True):
             outcomes[index] = _to_outcome(result)
 
-    def _render(self, request: ChatRequest) -> list[int]:
-        text = self._tokenizer.apply_chat_template(
-            list(request.messages), tokenize=False, add_generation_prompt=True
-        )
-        # The template already holds any BOS token; adding special tokens would double it.
-        return list(self._tokenizer.encode(text, add_special_tokens=False))
 
-    def _sampling_params(self, request: ChatRequest) -> Any:
-        sampling = self._sampling
-        return sampling.SamplingParams(
-            n=request.n,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            max_tokens=request.max_tokens,
-            seed=request.seed,
-            structured_outputs=sampling.StructuredOutputsParams(json=request.schema),
-        )
+def _request_error_types() -> tuple[type[Exception], ...]:
+    """What vLLM raises for a request it refuses, as opposed to an engine failure."""
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:  # older vLLM: request errors are ValueErrors
+        return (ValueError, TypeError)
+    return (ValueError, TypeError, VLLMClientError)
 
 
 def _to_outcome(result: Any) -> _Outcome:
