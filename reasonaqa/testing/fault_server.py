@@ -13,8 +13,10 @@ many times that exact body was seen, so a client's retry can succeed and a rerun
 test sees the same faults. ``--mode instant`` skips all fault bookkeeping, for benchmarks.
 
 ``--log`` gets one JSON line per request: body hash, messages hash (``messages_hash``), seed,
-attempt, HTTP status (0 when the connection was dropped) and fault kind. ``GET /_stats`` returns
-request counts; ``GET /v1/models`` lists one model.
+attempt, HTTP status (0 when the connection was dropped) and fault kind. A ``hang`` that
+answers logs status 200 once its sleep ends, when the client has usually given up.
+``GET /_stats`` returns request counts and the server's CPU-seconds; ``GET /v1/models`` lists
+one model.
 """
 
 from __future__ import annotations
@@ -176,17 +178,24 @@ class FaultServer:
             _drop(request)
         if self._log is not None:
             status = 0 if response is None else response.status
-            entry = {
-                "t": time.time(),
-                "body": digest,
-                "messages": messages_hash(messages),
-                "seed": payload.get("seed"),
-                "attempt": attempt,
-                "status": status,
-                "fault": fault,
-            }
-            self._log.write(json.dumps(entry) + "\n")
+            self._write_log(digest, payload, attempt, status, fault)
+        # After a drop aiohttp's write of this placeholder fails quietly on the closed socket.
         return response if response is not None else web.Response(status=499)
+
+    def _write_log(
+        self, digest: str, payload: dict[str, Any], attempt: int, status: int, fault: str | None
+    ) -> None:
+        assert self._log is not None
+        entry = {
+            "t": time.time(),
+            "body": digest,
+            "messages": messages_hash(payload["messages"]),
+            "seed": payload.get("seed"),
+            "attempt": attempt,
+            "status": status,
+            "fault": fault,
+        }
+        self._log.write(json.dumps(entry) + "\n")
 
     async def _respond(
         self, fault: str | None, payload: dict[str, Any], ctx: Context, digest: str
@@ -283,7 +292,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 def _drop(request: web.Request) -> None:
-    """Close the socket with no response; aiohttp then skips writing the handler's return."""
+    """Close the socket with no response: the client sees a disconnect or a reset."""
     if request.transport is not None:
         request.transport.abort()
 
