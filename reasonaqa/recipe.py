@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from reasonaqa.config import BackendName, SamplingConfig
+from reasonaqa.config import BackendName, SamplingConfig, VllmOptions
 from reasonaqa.errors import InputError
 from reasonaqa.schemas import Dataset
 
@@ -56,6 +56,8 @@ class Generation(_Strict):
     audio_votes: int | None = Field(None, ge=0)
     concurrency: int | None = Field(None, ge=1)
     timeout_s: float | None = Field(None, gt=0)
+    max_attempts: int | None = Field(None, ge=1)
+    vllm: VllmOptions | None = None
 
 
 class _ClipsPart(_Strict):
@@ -144,6 +146,12 @@ class Recipe(_Strict):
             raise ValueError(f"part names must be unique: {repeated}")
         return self
 
+    def with_generation(self, **overrides: Any) -> Recipe:
+        """A copy whose generation settings take the given non-None values (CLI overrides)."""
+        values = {key: value for key, value in overrides.items() if value is not None}
+        generation = Generation.model_validate({**self.generation.model_dump(), **values})
+        return self.model_copy(update={"generation": generation})
+
     def resolve(self, folder: Path) -> Recipe:
         """A copy with every relative path made absolute against ``folder``."""
         return Recipe.model_validate(_resolve_paths(self.model_dump(), folder))
@@ -180,4 +188,22 @@ def load_recipe(path: Path) -> Recipe:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise InputError(first["msg"], file=path, field=where) from None
-    return recipe.resolve(path.resolve().parent)
+    recipe = recipe.resolve(path.resolve().parent)
+    _check_files(recipe, path)
+    return recipe
+
+
+def _check_files(recipe: Recipe, path: Path) -> None:
+    """Missing inputs fail now, not after hours of generation."""
+    for group in ("synthetic", "existing"):
+        for index, part in enumerate(getattr(recipe, group)):
+            for name in ("manifest", "csv", "path"):
+                value = getattr(part, name, None)
+                for file in value if isinstance(value, list) else [value]:
+                    if file is not None and not file.is_file():
+                        where = f"{group}.{index}.{name}"
+                        raise InputError(f"no such file: {file}", file=path, field=where)
+    if recipe.decontaminate is not None and not recipe.decontaminate.is_file():
+        raise InputError(f"no such file: {recipe.decontaminate}", file=path, field="decontaminate")
+    if recipe.audio_root is not None and not recipe.audio_root.is_dir():
+        raise InputError(f"no such folder: {recipe.audio_root}", file=path, field="audio_root")

@@ -2,7 +2,8 @@
 
 ``datasets.load_dataset("parquet", data_dir=DIR)`` finds the splits from the file names
 (``val`` becomes ``validation``). MCQs have ``choices`` and ``answer`` as the option text,
-as in MMAU, so the letter never stands in for the answer.
+as in MMAU, so the letter never stands in for the answer. The run's dataset card, when it
+has one, becomes ``README.md`` with its plots under ``_card/plots`` where its links point.
 """
 
 from __future__ import annotations
@@ -45,18 +46,27 @@ HF_SCHEMA = pa.schema([QA_SCHEMA.field(name).with_name(new) for name, new in COL
 def export_hf(run: Path, out: Path, shard_rows: int = DEFAULT_SHARD_ROWS) -> dict[str, int]:
     """Write the HF folder at ``out`` (replacing it whole); returns rows per split."""
     out = Path(out)
-    shards = shards_by_split(RunPaths(Path(run)).data)
+    paths = RunPaths(Path(run))
+    shards = shards_by_split(paths.data)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         with SplitShardWriter(staging / "data", HF_SCHEMA, shard_rows) as writer:
-            for split, paths in sorted(shards.items()):
-                for batch in iter_batches(paths, columns=list(COLUMNS)):
+            for split, files in sorted(shards.items()):
+                for batch in iter_batches(files, columns=list(COLUMNS)):
                     table = pa.Table.from_batches([batch]).select(list(COLUMNS))
                     writer.write(split, table.rename_columns(list(COLUMNS.values())))
         counts = dict(writer.rows)
+        _copy_card(paths, staging)
         publish_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return counts
+
+
+def _copy_card(run: RunPaths, folder: Path) -> None:
+    if run.card.is_file():
+        shutil.copyfile(run.card, folder / "README.md")
+    if run.plots.is_dir():
+        shutil.copytree(run.plots, folder / run.plots.relative_to(run.root))

@@ -7,10 +7,11 @@ trigger inputs that Mellow's trainer rewrites into instructions (SPEC.md §1).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from reasonaqa.atomic import atomic_path
 from reasonaqa.config import RunPaths
@@ -70,35 +71,46 @@ def _write_split(paths: list[Path], target: Path) -> int:
     count = 0
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write("[")
-        for record in _records(paths):
-            fh.write(",\n" if count else "\n")
-            fh.write(json.dumps(record, ensure_ascii=False))
-            count += 1
+        for batch in iter_batches(paths, columns=COLUMNS, batch_size=16_384):
+            lines = _json_lines(batch)
+            if lines:
+                fh.write(",\n" if count else "\n")
+                fh.write(",\n".join(lines))
+                count += len(lines)
         fh.write("\n]\n")
     return count
 
 
-def _records(paths: list[Path]) -> Iterator[dict[str, str]]:
-    for batch in iter_batches(paths, columns=COLUMNS, batch_size=16_384):
-        for row in batch.to_pylist():
-            yield mellow_record(row)
+# One record per line; values escaped by json's C string encoder, the costly part otherwise.
+_RECORD_JSON = "{" + ", ".join(f'"{key}": %s' for key in MELLOW_KEYS) + "}"
+
+
+def _json_lines(batch: pa.RecordBatch) -> list[str]:
+    columns = [batch.column(name).to_pylist() for name in COLUMNS]
+    rows = (dict(zip(COLUMNS, values, strict=True)) for values in zip(*columns, strict=True))
+    return [_RECORD_JSON % tuple(map(encode_basestring, mellow_values(row))) for row in rows]
 
 
 def mellow_record(row: dict[str, Any]) -> dict[str, str]:
     """One QA row (a dict of QA columns) as a Mellow record."""
+    return dict(zip(MELLOW_KEYS, mellow_values(row), strict=True))
+
+
+def mellow_values(row: dict[str, Any]) -> tuple[str, ...]:
+    """The values of a row's Mellow record, in ``MELLOW_KEYS`` order."""
     dataset, split, source = row["dataset"], row["split"], row["source"]
     prompt, answer = _prompt_and_answer(row)
     taskname = f"clotho_aqa_{split}" if row["task"] == "aqa" else TASKNAMES[dataset]
-    return {
-        "taskname": taskname,
-        "filepath1": mellow_path(dataset, split, row["audio_path"]),
-        "filepath2": mellow_path(dataset, split, row["audio_path_2"]),
-        "caption1": _caption(row["captions"], row["caption_index"]),
-        "caption2": _caption(row["captions_2"], None),
-        "input": prompt,
-        "answer": answer,
-        "subtype": f"{source}.json",
-    }
+    return (
+        taskname,
+        mellow_path(dataset, split, row["audio_path"]),
+        mellow_path(dataset, split, row["audio_path_2"]),
+        _caption(row["captions"], row["caption_index"]),
+        _caption(row["captions_2"], None),
+        prompt,
+        answer,
+        f"{source}.json",
+    )
 
 
 def mellow_path(dataset: str, split: str, audio_path: str | None) -> str:
@@ -106,7 +118,8 @@ def mellow_path(dataset: str, split: str, audio_path: str | None) -> str:
     if not audio_path:
         return ""
     folder = SPLIT_FOLDERS[dataset].get(split, split)
-    return f"{AUDIO_FOLDERS[dataset]}/{folder}/{PurePosixPath(audio_path).name}"
+    name = audio_path.rsplit("/", 1)[-1]
+    return f"{AUDIO_FOLDERS[dataset]}/{folder}/{name}"
 
 
 def _prompt_and_answer(row: dict[str, Any]) -> tuple[str, str]:
