@@ -66,7 +66,7 @@ def test_balance_and_checks(run: Path) -> None:
         "unchecked": 0,
         "weak_fraction": 0.2,
     }
-    assert stats["grounded"] == {"yes": 1400, "no": 0, "unchecked": 0}
+    assert stats["grounded"] == {"yes": 1750, "no": 0, "unchecked": 0}
     assert stats["question_words"]["rows"] == stats["rows"]
     assert set(stats["answer_words"]) == {"mcq", "detail", "caption"}
     assert stats["answer_words"]["detail"]["p95"] > stats["answer_words"]["mcq"]["p95"]

@@ -134,7 +134,7 @@ def second_passes(stats: Stats) -> Figure | None:
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     for ax, title, counts in zip(
         fig.subplots(1, 2),
-        ["Audio dependence (MCQ)", "Grounding in captions (MCQ)"],
+        ["Audio dependence (MCQ)", "Grounding in captions (MCQ and detailed)"],
         [
             {"strong": audio["strong"], "weak": audio["weak"], "unchecked": audio["unchecked"]},
             {
@@ -148,7 +148,7 @@ def second_passes(stats: Stats) -> Figure | None:
         bars = ax.bar(list(counts), list(counts.values()), color=COLORS[2:5])
         total = sum(counts.values())
         ax.bar_label(bars, labels=[f"{v:,}\n({_percent(v, total):.1f}%)" for v in counts.values()])
-        ax.set_ylabel("MCQ rows")
+        ax.set_ylabel("rows")
         ax.set_ylim(0, max(counts.values()) * 1.3 + 1)
         ax.set_title(title)
     return fig

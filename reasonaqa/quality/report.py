@@ -224,7 +224,7 @@ def _second_passes(stats: dict[str, Any]) -> str:
 - **Grounding**: a second LLM pass reads the captions and the question with reshuffled
   options and must choose the same answer; for detailed answers it judges whether the
   captions support the answer. Items that fail are rejected as `ungrounded`. Shipped MCQ
-  rows: {grounded["yes"]:,} grounded, {grounded["no"]:,} not grounded,
+  and detailed rows: {grounded["yes"]:,} grounded, {grounded["no"]:,} not grounded,
   {grounded["unchecked"]:,} not checked.
 - **Audio dependence**: the LLM sees only the question and options, no captions, several
   times (`audio_votes`). `audio_contribution` is `weak` when a strict majority of those

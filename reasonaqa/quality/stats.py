@@ -129,6 +129,9 @@ class _Accumulator:
             words = np.bincount(_word_counts(subset["answer"]), minlength=MAX_WORDS + 1)
             self.answer_words[task] = self.answer_words.get(task, 0) + words
         self._add_mcq(table.filter(pc.equal(table["task"], "mcq")))
+        generated = table.filter(pc.is_in(table["task"], pa.array(["mcq", "detail"])))
+        grounded = pc.cast(generated["grounded"], pa.string())
+        self.grounded.update(_value_counts(grounded, missing="unchecked"))
 
     def _add_mcq(self, mcq: pa.Table) -> None:
         self.mcq_rows += mcq.num_rows
@@ -144,8 +147,6 @@ class _Accumulator:
             self.unmatched += longest is None
             self.longest += bool(longest)
         self.audio.update(_value_counts(mcq["audio_contribution"], missing="unchecked"))
-        grounded = pc.cast(mcq["grounded"], pa.string())
-        self.grounded.update(_value_counts(grounded, missing="unchecked"))
 
     def _letters(self) -> dict[str, dict[str, int]]:
         """Per split, rows per correct letter; NOT_SET only where an MCQ has no letter."""
