@@ -123,6 +123,14 @@ BAD: list[tuple[str, Any]] = [
         "garbage",
         mcq("What animal can be heard barking?", ["a dooooooooog", "a cat", "a cow", "a goose"]),
     ),
+    (  # a looping option, as SmolLM2-135M wrote one
+        "garbage",
+        mcq(
+            "What is making the humming noise?",
+            ["a fridge", "a fan", "a bee", "motorboat engine. " * 5],
+            "a fan",
+        ),
+    ),
     (
         "non_english",
         mcq(

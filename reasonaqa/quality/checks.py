@@ -184,7 +184,8 @@ def _is_garbage(text: str) -> bool:
     tokens = words(text)
     visible = "".join(text.split())
     alnum_share = len(_NOT_ALNUM.sub("", visible)) / len(visible)
-    looping = len(tokens) >= 20 and len(set(tokens)) / len(tokens) < 0.3
+    # A phrase said over and over: "motorboat engine. motorboat engine. motorboat engine."
+    looping = len(tokens) >= 8 and len(set(tokens)) / len(tokens) < 0.4
     return bool(
         _longest_run(tokens) >= 4
         or any(len(token) > 30 for token in tokens)

@@ -172,7 +172,7 @@ def _quality(stats: dict[str, Any]) -> str:
         [
             "quarantined",
             f"{run['quarantined']:,}",
-            "requests that failed for good (transport, timeout, length, schema)",
+            "requests that failed for good: " + _quarantine_reasons(run),
         ]
     )
     return f"""
@@ -185,6 +185,13 @@ run recorded.
 
 {_table(["reason", "items", "meaning"], rows)}
 """
+
+
+def _quarantine_reasons(run: dict[str, Any]) -> str:
+    by_reason = {k: v for k, v in run["quarantined_by_reason"].items() if v}
+    if not by_reason:
+        return "transport, timeout, length or schema"
+    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(by_reason.items()))
 
 
 def _balance(stats: dict[str, Any]) -> str:

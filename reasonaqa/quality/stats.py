@@ -1,4 +1,4 @@
-"""Statistics of a finished run, read from its shards and ``run.json`` in bounded memory.
+"""Statistics of a finished run, read from its shards and run manifest in bounded memory.
 
 ``compute_stats(run_root)`` reads ``data/*.parquet`` and the run manifest (``counts``,
 ``model``) and returns plain JSON-able dicts; ``report.py`` turns them into
@@ -78,7 +78,10 @@ def _read_run_manifest(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     bad = [reason for reason, n in counts["rejected"].items() if not isinstance(n, int)]
     if bad:
         raise InputError("expected an integer", file=path, field=f"counts.rejected.{bad[0]}")
-    return {name: counts[name] for name in COUNT_FIELDS}, info
+    kept = {name: counts[name] for name in COUNT_FIELDS}
+    by_reason = counts.get("quarantined_by_reason")
+    kept["quarantined_by_reason"] = by_reason if isinstance(by_reason, dict) else {}
+    return kept, info
 
 
 def _word_counts(column: pa.ChunkedArray) -> np.ndarray:
