@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from reasonaqa.atomic import atomic_path
 from reasonaqa.schemas import LETTERS
@@ -36,7 +37,10 @@ def answer_letters(stats: Stats) -> Figure | None:
     ax.axhline(25, color="black", linestyle="--", linewidth=1, label="25% (balanced)")
     ax.set_xticks(x, [f"{s}\n({sum(per_split[s].values()):,} MCQs)" for s in splits])
     ax.set_ylabel("share of MCQs with this correct letter (%)")
-    ax.set_ylim(0, max(40.0, ax.get_ylim()[1] * 1.1))
+    highest = max(
+        _percent(c[letter], sum(c.values())) for c in per_split.values() for letter in LETTERS
+    )
+    ax.set_ylim(0, max(40.0, highest * 1.25))  # room for the legend above the bars
     ax.set_title("Position of the correct option, per split")
     ax.legend(ncols=5, loc="upper center", fontsize=8, frameon=False)
     return fig
@@ -60,6 +64,7 @@ def composition(stats: Stats) -> Figure:
         ax.bar_label(bars, labels=[f"{v:,}" for v in list(counts.values())[::-1]], padding=3)
         ax.set_title(title)
         ax.set_xlabel("rows")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.margins(x=0.15)
     return fig
 
@@ -74,14 +79,16 @@ def _stacked_tasks(ax: Any, split_task: dict[str, dict[str, int]], by_task: dict
     for y, total in enumerate(left):
         ax.text(total, y, f" {int(total):,}", va="center")
     ax.set_xlabel("rows")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(x=0.15)
-    ax.legend(title="split", fontsize=8, loc="lower right")
+    ax.legend(title="split", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 def rejections(stats: Stats) -> Figure | None:
     run = stats["run"]
     counts = dict(run["rejected"])
-    counts["duplicates removed"] = run["duplicates_removed"]
+    if not run["duplicates_itemized"]:
+        counts["duplicates removed"] = run["duplicates_removed"]
     counts["quarantined (failed requests)"] = run["quarantined"]
     counts = {k: v for k, v in sorted(counts.items(), key=lambda kv: kv[1]) if v > 0}
     if not counts:
@@ -91,6 +98,7 @@ def rejections(stats: Stats) -> Figure | None:
     bars = ax.barh(list(counts), list(counts.values()), color=COLORS[1])
     ax.bar_label(bars, labels=[f"{v:,}" for v in counts.values()], padding=3)
     ax.set_xlabel("items")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(x=0.15)
     ax.set_title(f"Items not shipped, by reason ({run['accepted']:,} accepted)")
     return fig
@@ -116,6 +124,7 @@ def _histogram(ax: Any, series: dict[str, np.ndarray]) -> None:
         share = 100 * histogram[: top + 1] / histogram.sum()
         ax.step(np.arange(share.size), share, where="mid", label=name, color=COLORS[i % 7])
     ax.set_xlim(0, top)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("words")
     ax.set_ylabel("share of rows (%)")
     ax.legend(fontsize=8)
@@ -149,6 +158,7 @@ def second_passes(stats: Stats) -> Figure | None:
         total = sum(counts.values())
         ax.bar_label(bars, labels=[f"{v:,}\n({_percent(v, total):.1f}%)" for v in counts.values()])
         ax.set_ylabel("rows")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, max(counts.values()) * 1.3 + 1)
         ax.set_title(title)
     return fig

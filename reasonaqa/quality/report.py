@@ -161,13 +161,14 @@ def _quality(stats: dict[str, Any]) -> str:
     run = stats["run"]
     reasons = sorted(run["rejected"].items(), key=lambda kv: (-kv[1], kv[0]))
     rows = [[f"`{code}`", f"{n:,}", REASON_TEXT.get(code, "")] for code, n in reasons]
-    rows.append(
-        [
-            "duplicates removed",
-            f"{run['duplicates_removed']:,}",
-            "exact or near-duplicate questions about the same clip; one was kept",
-        ]
-    )
+    if not run["duplicates_itemized"]:
+        rows.append(
+            [
+                "duplicates removed",
+                f"{run['duplicates_removed']:,}",
+                "exact or near-duplicate questions about the same clip; one was kept",
+            ]
+        )
     rows.append(
         [
             "quarantined",

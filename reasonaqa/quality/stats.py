@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from reasonaqa.config import RunPaths
 from reasonaqa.errors import InputError
 from reasonaqa.quality.balance import correct_is_longest
+from reasonaqa.quality.dedup import DUPLICATE_REASONS
 from reasonaqa.quality.text import option_index
 from reasonaqa.schemas import LETTERS
 from reasonaqa.shards import iter_batches, shard_paths
@@ -53,7 +54,13 @@ def compute_stats(run_root: Path) -> dict[str, Any]:
     for batch in iter_batches(shards, columns=COLUMNS):
         acc.add(pa.Table.from_batches([batch]))
     stats = acc.result()
-    stats["run"] = {**counts, "rejected_total": sum(counts["rejected"].values())}
+    # Runs may itemize removed duplicates among the rejections too; count them once.
+    itemized = sum(n for reason, n in counts["rejected"].items() if reason in DUPLICATE_REASONS)
+    stats["run"] = {
+        **counts,
+        "rejected_total": sum(counts["rejected"].values()) - itemized,
+        "duplicates_itemized": itemized > 0,
+    }
     stats["model"] = run_info.get("model")
     stats["shards"] = [str(p.relative_to(paths.root)) for p in shards]
     return stats
