@@ -118,8 +118,10 @@ class FaultServer:
         log: Path | None = None,
         hang_s: float = 10.0,
         retry_after_s: int = 1,
+        latency_s: float = 0.0,
     ) -> None:
         self.plan = plan
+        self.latency_s = latency_s
         self.instant = mode == "instant"
         self.hang_s = hang_s
         self.retry_after_s = retry_after_s
@@ -201,6 +203,8 @@ class FaultServer:
         self, fault: str | None, payload: dict[str, Any], ctx: Context, digest: str
     ) -> web.Response | None:
         """The response for a fault kind (None: drop the connection)."""
+        if self.latency_s:  # a model's think time, so tests can act while requests are in flight
+            await asyncio.sleep(self.latency_s)
         if fault in HTTP_STATUS:
             headers = {"Retry-After": str(self.retry_after_s)} if fault == "rate_limit" else {}
             return _error(HTTP_STATUS[fault], f"injected {fault}", headers)
@@ -309,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=["faults", "instant"], default="faults")
     parser.add_argument("--hang-seconds", type=float, default=10.0)
     parser.add_argument("--retry-after", type=int, default=1, help="seconds, sent with 429")
+    parser.add_argument("--latency-seconds", type=float, default=0.0, help="delay every answer")
     args = parser.parse_args(argv)
     try:
         plan = FaultPlan(rates=json.loads(args.rates), seed=args.seed)
@@ -316,7 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--rates: {err}")
     if args.mode == "instant" and plan.rates:
         parser.error("--mode instant injects no faults; leave out --rates")
-    server = FaultServer(plan, args.mode, args.log, args.hang_seconds, args.retry_after)
+    server = FaultServer(
+        plan, args.mode, args.log, args.hang_seconds, args.retry_after, args.latency_seconds
+    )
     web.run_app(
         server.app(),
         host=args.host,

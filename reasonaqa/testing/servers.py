@@ -48,12 +48,13 @@ def fault_server(
     seed: int = 0,
     hang_s: float = 10.0,
     retry_after_s: int = 1,
+    latency_s: float = 0.0,
 ) -> Iterator[str]:
     """The fault-injecting server (``reasonaqa.testing.fault_server``), pinned to ``cpu`` if set."""
     port = free_port()
     command = [sys.executable, "-m", "reasonaqa.testing.fault_server", "--port", str(port)]
     command += ["--mode", mode, "--seed", str(seed), "--hang-seconds", str(hang_s)]
-    command += ["--retry-after", str(retry_after_s)]
+    command += ["--retry-after", str(retry_after_s), "--latency-seconds", str(latency_s)]
     if rates:
         command += ["--rates", json.dumps(dict(rates))]
     if log is not None:
