@@ -162,7 +162,10 @@ def worker_main(args: argparse.Namespace) -> None:
     started, cpu_started = time.perf_counter(), cpu_seconds()
     accepted = None
     if args.worker == "bare":
-        asyncio.run(bare_loop(args.base_url, args.requests, args.concurrency))
+        # The engine's event loop (uvloop when installed), so the ratio compares like with like.
+        from reasonaqa.engine import loop as event_loop
+
+        event_loop.run(bare_loop(args.base_url, args.requests, args.concurrency))
     else:
         accepted = run_engine(args.base_url, args.manifest, args.output, args.concurrency)
     result = WorkerResult(

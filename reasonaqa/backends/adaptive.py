@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from types import TracebackType
 
 
@@ -22,24 +23,44 @@ class AdaptiveLimiter:
         self.in_flight = 0
         self._paused_until = 0.0
         self._last_shrink = 0.0
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
+        # One event loop, no threads: checking and taking a slot cannot interleave, so the
+        # common case needs no lock at all.
         while True:
             pause = self._paused_until - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
-                continue
-            async with self._cond:
+            elif self.in_flight < int(self.limit) and not self._waiters:
+                self.in_flight += 1
+                return
+            else:
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                except BaseException:
+                    if waiter.done() and not waiter.cancelled():
+                        self._wake()  # given the turn while being cancelled: pass it on
+                    elif waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                    raise
                 if self.in_flight < int(self.limit):
                     self.in_flight += 1
+                    self._wake()  # the limit may have grown: let the next one try too
                     return
-                await self._cond.wait()
 
-    async def release(self) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify()
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def on_success(self) -> None:
         if self.limit < self.maximum:
@@ -63,4 +84,4 @@ class AdaptiveLimiter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.release()
+        self.release()

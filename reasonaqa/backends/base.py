@@ -7,9 +7,11 @@ concurrency (HTTP) are the backend's business; the engine only awaits ``complete
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
+
+import orjson
 
 Message = dict[str, str]
 
@@ -29,18 +31,23 @@ class ChatRequest:
 
 
 def request_key(request: ChatRequest, model: str) -> str:
-    payload = {
-        "model": model,
-        "messages": list(request.messages),
-        "schema": request.schema,
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "seed": request.seed,
-        "n": request.n,
-    }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    """Hash of the exact request: the journal's cache key. On the hot path, so kept lean."""
+    payload = (
+        model,
+        request.messages,
+        _schema_digest(orjson.dumps(request.schema, option=orjson.OPT_SORT_KEYS)),
+        request.max_tokens,
+        request.temperature,
+        request.top_p,
+        request.seed,
+        request.n,
+    )
+    return hashlib.sha256(orjson.dumps(payload)).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _schema_digest(schema_json: bytes) -> str:
+    return hashlib.sha256(schema_json).hexdigest()
 
 
 @dataclass

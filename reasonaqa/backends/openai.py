@@ -10,12 +10,12 @@ consecutive seeds when the server returns fewer choices than asked. Network erro
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
+import orjson
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -28,6 +28,7 @@ from reasonaqa.backends.adaptive import AdaptiveLimiter
 from reasonaqa.backends.base import BackendError, ChatRequest, Completion
 
 OVERLOAD_STATUSES = frozenset({429, 503})
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class RetryableError(Exception):
@@ -69,12 +70,14 @@ class OpenAIBackend:
         max_backoff_s: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._url = f"{self.base_url}/chat/completions"
         self.model = model
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.limiter = AdaptiveLimiter(maximum=concurrency)
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
-        self._backoff = wait_exponential_jitter(multiplier=0.5, max=max_backoff_s, jitter=0.5)
+        self._backoff = wait_exponential_jitter(multiplier=1.0, max=max_backoff_s, jitter=0.5)
+        self._first_backoff_s = 0.5
         self.stats = TransportStats()
         self.schema_mode: str = "json_schema"
         self.n_supported = True
@@ -110,9 +113,16 @@ class OpenAIBackend:
         )
 
     async def _complete_once(self, request: ChatRequest) -> Completion:
+        try:  # most requests succeed first time: skip building the retry machinery for them
+            return await self._post_with_format_fallback(request)
+        except RetryableError as err:
+            if self.max_attempts == 1:
+                raise BackendError(err.reason, f"failed and retries are off: {err}") from err
+            self.stats.retries += 1
+            await asyncio.sleep(max(self._first_backoff_s, err.retry_after_s or 0.0))
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(self.max_attempts - 1),
             wait=self._wait,
             before_sleep=self._count_retry,
             reraise=True,
@@ -153,10 +163,10 @@ class OpenAIBackend:
         async with self.limiter:
             self.stats.requests += 1
             try:
-                async with session.post(f"{self.base_url}/chat/completions", json=body) as resp:
+                async with session.post(self._url, data=body, headers=JSON_HEADERS) as resp:
                     status = resp.status
                     self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-                    text = await resp.text()
+                    text = await resp.read()
                     retry_after = _retry_after(resp.headers.get("Retry-After"))
             except TimeoutError as err:
                 self.stats.timeouts += 1
@@ -167,20 +177,20 @@ class OpenAIBackend:
         return self._parse(status, text, retry_after, schema_mode)
 
     def _parse(
-        self, status: int, text: str, retry_after: float | None, schema_mode: str
+        self, status: int, text: bytes, retry_after: float | None, schema_mode: str
     ) -> Completion:
         if status in OVERLOAD_STATUSES:
             self.stats.overloads += 1
             self.limiter.on_overload(retry_after)
             raise RetryableError("transport", f"HTTP {status}", retry_after)
         if schema_mode == "json_schema" and status in (400, 422, 500):
-            raise SchemaFormatRejected(text[:200])
+            raise SchemaFormatRejected(text[:200].decode(errors="replace"))
         if status >= 500:
-            raise RetryableError("transport", f"HTTP {status}: {text[:200]}")
+            raise RetryableError("transport", f"HTTP {status}: {text[:200]!r}")
         if status >= 400:
-            raise BackendError("transport", f"HTTP {status}: {text[:500]}")
+            raise BackendError("transport", f"HTTP {status}: {text[:500]!r}")
         try:
-            payload = json.loads(text)
+            payload = orjson.loads(text)
             choices = payload["choices"]
             texts = [c["message"]["content"] or "" for c in choices]
             finish = [c.get("finish_reason") or "stop" for c in choices]
@@ -195,7 +205,7 @@ class OpenAIBackend:
             completion_tokens=int(usage.get("completion_tokens") or 0),
         )
 
-    def _body(self, request: ChatRequest, schema_mode: str) -> dict[str, Any]:
+    def _body(self, request: ChatRequest, schema_mode: str) -> bytes:
         if schema_mode == "json_schema":
             response_format: dict[str, Any] = {
                 "type": "json_schema",
@@ -222,7 +232,7 @@ class OpenAIBackend:
         if schema_mode == "json_object":
             # llama.cpp's server: its default repeat penalty breaks grammar-constrained output.
             body["repeat_penalty"] = 1.0
-        return body
+        return orjson.dumps(body)
 
     async def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -17,6 +17,7 @@ from typing import Any
 from reasonaqa.backends.base import Backend, Completion
 from reasonaqa.backends.registry import make_backend, model_name
 from reasonaqa.config import GenerateConfig
+from reasonaqa.engine import loop as event_loop
 from reasonaqa.engine.item import CachedLLM, EngineCounters, ItemProcessor, MemoryResponses
 from reasonaqa.engine.journal import FinishedRecord
 from reasonaqa.engine.run import RunResult, RunSession, checked_templates
@@ -41,7 +42,7 @@ def generate_on_ray(
         config, templates, model_name(config), counters, lambda: counters.feedback_retries
     )
     try:
-        asyncio.run(session.guard(_drive(ray, config, session, counters, units_in_flight)))
+        event_loop.run(session.guard(_drive(ray, config, session, counters, units_in_flight)))
         return session.finish(config.backend)
     finally:
         session.close()
@@ -136,7 +137,7 @@ def _worker_state(
     # One loop per worker process: HTTP sessions and vLLM's batcher are bound to their loop.
     key = config.model_dump_json(include={"backend", "model", "base_url", "prompts_dir", "vllm"})
     if _WORKER.get("key") != key:
-        loop = asyncio.new_event_loop()
+        loop = event_loop.new_loop()
         _WORKER.update(
             key=key,
             loop=loop,

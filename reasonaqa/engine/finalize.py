@@ -1,30 +1,40 @@
 """Finalize a run: drop duplicates, balance answer letters, write the final shards.
 
 Runs once every record is committed, and again after any resume, always from the journal, so
-its output depends only on the set of records: two passes, both streaming from SQLite.
+its output depends only on the set of records. Two passes, both streaming from SQLite:
 1. Clip by clip, the duplicate filter sees each clip's accepted questions (bounded memory).
 2. Split by split, in a seeded order, kept MCQs are dealt the letters a, b, c, d in turn
-   (exact 25% balance) and their options placed accordingly; rows go to per-split shards.
+   (exact 25% balance, as ``quality.balance.balanced_letters`` deals them). Rows arrive as
+   JSON and are parsed by Arrow in batches; an MCQ's options were stored answer first with
+   the distractors in a seeded order (``balance.canonical_options``), so placing the answer at its
+   letter is one vectorised gather per batch.
 Rejected, duplicate and quarantined rows go to ``_rejected/`` and ``_quarantine/`` with
-their reason. New shards are written aside and swapped in, so ``data/`` is whole or absent.
+their reason. New shards are written aside and published whole.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 import shutil
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from reasonaqa.config import RunPaths
 from reasonaqa.engine.journal import Journal
-from reasonaqa.quality.balance import correct_is_longest, place_answer
 from reasonaqa.quality.dedup import DuplicateFilter
-from reasonaqa.schemas import LETTERS, SET_ASIDE_SCHEMA
-from reasonaqa.shards import ShardWriter
+from reasonaqa.schemas import LETTERS, QA_SCHEMA, SET_ASIDE_SCHEMA
+from reasonaqa.split_shards import SplitShardWriter, publish_folder
+
+BATCH_ROWS = 8192
+# PLACE[letter][slot]: which stored option (answer first) goes to each slot for that letter.
+PLACE = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [1, 2, 0, 3], [1, 2, 3, 0]])
 
 
 @dataclass
@@ -52,10 +62,11 @@ def finalize(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResu
 
 def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str]]:
     current, dedup = None, DuplicateFilter()
-    for record_id, clip_key, row in journal.iter_accepted_by_clip():
+    for record_id, clip_key, question in journal.iter_questions_by_clip():
         if clip_key != current:
-            current, dedup = clip_key, DuplicateFilter()  # questions compete only within a clip
-        reason = dedup.check(clip_key, row["question"])
+            current = clip_key
+            dedup.forget()  # questions compete only within a clip
+        reason = dedup.check(clip_key, question)
         if reason:
             yield record_id, reason
 
@@ -63,31 +74,47 @@ def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str]]:
 def _write_final(
     journal: Journal, paths: RunPaths, shard_rows: int, result: FinalizeResult
 ) -> None:
-    staging = paths.root / "_finalize"
-    shutil.rmtree(staging, ignore_errors=True)
-    writers: dict[str, ShardWriter] = {}
+    staging = _fresh(paths.root / "_finalize")
     dealt: Counter[str] = Counter()
-    longest = mcqs = 0
-    for record_id, row in journal.iter_final():
-        split = row["split"]
-        if row["task"] == "mcq":
-            letter = LETTERS[dealt[split] % len(LETTERS)]
-            dealt[split] += 1
-            row["options"] = place_answer(row["options"], row["answer"], letter, key=record_id)
-            row["answer_letter"] = letter
-            mcqs += 1
-            longest += correct_is_longest(row["options"], row["answer"])
-        if split not in writers:
-            writers[split] = ShardWriter(staging, prefix=split, max_rows=shard_rows)
-        writers[split].write(_typed(row))
-        result.by_split[split] = result.by_split.get(split, 0) + 1
-        result.accepted += 1
-    for writer in writers.values():
-        writer.close()
-    _swap_in(staging, paths.data)
+    longest = 0
+    with SplitShardWriter(staging, QA_SCHEMA, shard_rows) as writer:
+        for split, table in _tables(journal.iter_final(), QA_SCHEMA):
+            table, n_longest = _place_answers(table, dealt, split)
+            longest += n_longest
+            writer.write(split, table)
+            result.by_split[split] = result.by_split.get(split, 0) + table.num_rows
+    publish_folder(staging, paths.data)
+    result.accepted = sum(result.by_split.values())
     result.shards = sorted(f"data/{p.name}" for p in paths.data.glob("*.parquet"))
+    mcqs = sum(dealt.values())
     result.correct_is_longest_rate = longest / mcqs if mcqs else None
     result.letters = _letter_counts(dealt)
+
+
+def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa.Table, int]:
+    """Deal letters to the batch's MCQs and move each answer to its letter's slot."""
+    is_mcq = pc.equal(table["task"], "mcq").to_numpy(zero_copy_only=False)
+    count = int(is_mcq.sum())
+    if not count:
+        return table, 0
+    letter = (dealt[split] + np.arange(count)) % len(LETTERS)
+    dealt[split] += count
+    options = table["options"].combine_chunks()
+    offsets = options.offsets.to_numpy()
+    starts = offsets[:-1][is_mcq]
+    slots = starts[:, None] + np.arange(len(LETTERS))
+    gather = np.arange(len(options.values))
+    gather[slots] = starts[:, None] + PLACE[letter]
+    values = options.values.take(pa.array(gather))
+    placed = pa.ListArray.from_arrays(options.offsets, values)
+    letters = np.full(table.num_rows, None, dtype=object)
+    letters[is_mcq] = np.array(list(LETTERS))[letter]
+    lengths = pc.utf8_length(options.values).to_numpy()[slots]  # stored order: answer first
+    longest = int((lengths[:, 0] > lengths[:, 1:].max(axis=1)).sum())
+    table = table.set_column(table.schema.get_field_index("options"), "options", placed)
+    column = table.schema.get_field_index("answer_letter")
+    table = table.set_column(column, "answer_letter", pa.array(letters, type=pa.string()))
+    return table, longest
 
 
 def _letter_counts(dealt: Counter[str]) -> dict[str, dict[str, int]]:
@@ -102,38 +129,48 @@ def _letter_counts(dealt: Counter[str]) -> dict[str, dict[str, int]]:
 def _write_set_aside(
     journal: Journal, paths: RunPaths, shard_rows: int, result: FinalizeResult
 ) -> None:
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    counts: dict[str, Counter[str]] = {"rejected": Counter(), "quarantined": Counter()}
     folders = {"rejected": paths.rejected, "quarantined": paths.quarantine}
-    staging = {status: paths.root / f"_finalize_{status}" for status in folders}
-    writers = {
-        status: ShardWriter(
-            staging[status], prefix=status, max_rows=shard_rows, schema=SET_ASIDE_SCHEMA
-        )
-        for status in folders
-    }
-    for status, reason, row in journal.iter_set_aside():
-        counts[status][reason] += 1
-        writers[status].write(_typed(row) | {"reason": reason})
+    staging = {status: _fresh(paths.root / f"_finalize_{status}") for status in folders}
+    writers = {s: SplitShardWriter(staging[s], SET_ASIDE_SCHEMA, shard_rows) for s in folders}
+
+    def rows() -> Iterator[tuple[str, str]]:
+        for status, reason, row in journal.iter_set_aside():
+            counts[status][reason] += 1
+            yield status, row
+
+    for status, table in _tables(rows(), SET_ASIDE_SCHEMA):
+        writers[status].write(status, table)
     for status, writer in writers.items():
         writer.close()
-        _swap_in(staging[status], folders[status])
+        publish_folder(staging[status], folders[status])
     result.rejected = dict(sorted(counts["rejected"].items()))
     result.quarantined = dict(sorted(counts["quarantined"].items()))
 
 
-def _typed(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON rows carry timestamps as ISO text; Arrow wants datetimes."""
-    created = row.get("created_at")
-    if isinstance(created, str):
-        row["created_at"] = dt.datetime.fromisoformat(created)
-    return row
+def _tables(rows: Iterable[tuple[str, str]], schema: pa.Schema) -> Iterator[tuple[str, pa.Table]]:
+    """Parse consecutive JSON rows of one key into Arrow tables of at most BATCH_ROWS rows."""
+    key, batch = None, []
+    for row_key, row in rows:
+        if batch and (row_key != key or len(batch) >= BATCH_ROWS):
+            yield key, _parse(batch, schema)
+            batch = []
+        key = row_key
+        batch.append(row)
+    if batch:
+        yield key, _parse(batch, schema)
 
 
-def _swap_in(new: Path, target: Path) -> None:
-    new.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f"_old_{target.name}")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+def _parse(lines: list[str], schema: pa.Schema) -> pa.Table:
+    data = "\n".join(lines).encode()
+    return pajson.read_json(
+        io.BytesIO(data),
+        read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
+        parse_options=pajson.ParseOptions(explicit_schema=schema),
+    )
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder

@@ -22,6 +22,7 @@ from reasonaqa.engine.journal import FinishedRecord
 from reasonaqa.engine.work import FOCUS_DESCRIPTIONS, WorkItem, derive_seed
 from reasonaqa.prompts import TemplateStore
 from reasonaqa.quality import checks, passes
+from reasonaqa.quality.balance import canonical_options
 from reasonaqa.schemas import (
     ChoiceVerdict,
     DetailItem,
@@ -139,9 +140,9 @@ class ItemProcessor:
     async def process(self, item: WorkItem) -> FinishedRecord:
         attempt = _Attempt()
         try:
-            parsed = await self._generate(item, attempt)
+            parsed, codes = await self._generate(item, attempt)
             row = self._row(item, parsed, attempt.raw)
-            reason = await self._judge(item, parsed, row, attempt)
+            reason = codes[0] if codes else await self._second_passes(item, parsed, row, attempt)
         except ItemFailure as failure:
             row = self._row(item, None, failure.raw)
             return self._finished(item, "quarantined", failure.reason, row, attempt)
@@ -151,7 +152,10 @@ class ItemProcessor:
 
     # -- generation ---------------------------------------------------------------------
 
-    async def _generate(self, item: WorkItem, attempt: _Attempt) -> McqItem | DetailItem:
+    async def _generate(
+        self, item: WorkItem, attempt: _Attempt
+    ) -> tuple[McqItem | DetailItem, list[str]]:
+        """A valid item and its quality-check codes (empty: it passed)."""
         template = self.templates.get(item.template_id)
         messages = template.render(
             captions=list(item.clip.captions),
@@ -171,9 +175,9 @@ class ItemProcessor:
             seed=item.seed,
         )
         text = await self._ask(request, attempt)
-        parsed, error = self._validate(item, text)
+        parsed, codes, error = self._validate(item, text)
         if parsed is not None:
-            return parsed
+            return parsed, codes
         # Feed the error back once: small models often fix what they are told.
         self.counters.feedback_retries += 1
         retry = replace(
@@ -189,10 +193,10 @@ class ItemProcessor:
             ),
         )
         text = await self._ask(retry, attempt)
-        parsed, error = self._validate(item, text)
+        parsed, codes, error = self._validate(item, text)
         if parsed is None:
             raise ItemFailure(error[0], text, error[1])
-        return parsed
+        return parsed, codes
 
     async def _ask(self, request: ChatRequest, attempt: _Attempt) -> str:
         completion = await self.llm(request, attempt.keys)
@@ -207,32 +211,28 @@ class ItemProcessor:
                 raise ItemFailure("length", attempt.raw)
         return attempt.raw
 
-    def _validate(self, item: WorkItem, text: str) -> tuple[Any, tuple[str, str]]:
-        contract = CONTRACTS[item.task]
+    def _validate(self, item: WorkItem, text: str) -> tuple[Any, list[str], tuple[str, str]]:
+        """(item, check codes, no error), or (None, [], (quarantine reason, message))."""
         try:
-            parsed = contract.model_validate_json(text)
+            parsed = CONTRACTS[item.task].model_validate_json(text)
         except ValidationError as err:
-            return None, ("schema", _short_error(err))
-        if isinstance(parsed, McqItem):
-            broken = sorted(
-                set(checks.check_mcq(parsed, list(item.clip.captions))) & CONTRACT_CODES
-            )
-            if broken:
-                return None, ("semantic", "; ".join(checks.REASONS[c] for c in broken) + ".")
-        return parsed, ("", "")
-
-    # -- quality ------------------------------------------------------------------------
-
-    async def _judge(
-        self, item: WorkItem, parsed: McqItem | DetailItem, row: dict[str, Any], attempt: _Attempt
-    ) -> str | None:
+            return None, [], ("schema", _short_error(err))
         captions = list(item.clip.captions)
         if isinstance(parsed, McqItem):
             codes = checks.check_mcq(parsed, captions)
-        else:
-            codes = checks.check_detail(parsed, captions)
-        if codes:
-            return codes[0]
+            broken = sorted(set(codes) & CONTRACT_CODES)
+            if broken:
+                message = "; ".join(checks.REASONS[c] for c in broken) + "."
+                return None, [], ("semantic", message)
+            return parsed, codes, ("", "")
+        return parsed, checks.check_detail(parsed, captions), ("", "")
+
+    # -- quality ------------------------------------------------------------------------
+
+    async def _second_passes(
+        self, item: WorkItem, parsed: McqItem | DetailItem, row: dict[str, Any], attempt: _Attempt
+    ) -> str | None:
+        """Grounding (a rejection reason when it fails) and the audio-dependence votes."""
         if self.config.grounding_enabled:
             grounded = await self.grounded(item, parsed, attempt.keys)
             row["grounded"] = grounded
@@ -306,6 +306,11 @@ class ItemProcessor:
     ) -> dict[str, Any]:
         template = self.templates.get(item.template_id)
         clip = item.clip
+        options: list[str] = []
+        answer = parsed.answer if parsed else ""
+        if isinstance(parsed, McqItem):
+            options = canonical_options(list(parsed.options), parsed.answer, item.record_id)
+            answer = options[0]  # the option's own text, which the answer may differ from in case
         return empty_row(
             record_id=item.record_id,
             origin="synthetic",
@@ -317,8 +322,8 @@ class ItemProcessor:
             captions=list(clip.captions),
             task=item.task,
             question=parsed.question if parsed else "",
-            answer=parsed.answer if parsed else "",
-            options=list(parsed.options) if isinstance(parsed, McqItem) else [],
+            answer=answer,
+            options=options,
             focus=parsed.focus if parsed else item.focus,
             caption_index=item.caption_index,
             sample_index=item.sample_index,

@@ -13,12 +13,13 @@ it loses is only redone, never doubled, because committed record ids are skipped
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from reasonaqa.backends.base import Completion
 
@@ -70,9 +71,15 @@ class Journal:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # Fixed caches, and sorts spill to disk: memory stays flat however large the run grows.
+        self.db.execute("PRAGMA cache_size=-8192")
+        self.db.execute("PRAGMA temp_store=FILE")
         self.db.executescript(_SCHEMA)
-        self._pending_responses: list[tuple[str, str, str, int, int]] = []
+        self._pending_responses: list[tuple[str, bytes, bytes, int, int]] = []
         self._pending_records: list[FinishedRecord] = []
+        # A journal with no answers at start can only hit answers of this session, and each
+        # request of a session is new (its seed or messages differ), so lookups are skipped.
+        self._lookups = self.db.execute("SELECT 1 FROM responses LIMIT 1").fetchone() is not None
 
     # -- meta ---------------------------------------------------------------------------
 
@@ -86,20 +93,22 @@ class Journal:
     # -- responses ----------------------------------------------------------------------
 
     def get_response(self, key: str) -> Completion | None:
+        if not self._lookups:
+            return None
         row = self.db.execute(
             "SELECT texts, finish, prompt_tokens, completion_tokens FROM responses WHERE key = ?",
             (key,),
         ).fetchone()
         if row is None:
             return None
-        return Completion(json.loads(row[0]), json.loads(row[1]), row[2], row[3])
+        return Completion(orjson.loads(row[0]), orjson.loads(row[1]), row[2], row[3])
 
     def put_response(self, key: str, completion: Completion) -> None:
         self._pending_responses.append(
             (
                 key,
-                json.dumps(completion.texts, ensure_ascii=False),
-                json.dumps(completion.finish_reasons),
+                orjson.dumps(completion.texts),
+                orjson.dumps(completion.finish_reasons),
                 completion.prompt_tokens,
                 completion.completion_tokens,
             )
@@ -136,8 +145,8 @@ class Journal:
                         r.task,
                         r.clip_key,
                         r.order_key,
-                        json.dumps(list(r.request_keys)),
-                        json.dumps(r.row, ensure_ascii=False, default=str),
+                        orjson.dumps(list(r.request_keys)),
+                        orjson.dumps(r.row).decode(),  # TEXT, so SQLite's json_extract reads it
                     )
                     for r in self._pending_records
                 ),
@@ -165,14 +174,14 @@ class Journal:
         )
         return {(status, reason): count for status, reason, count in rows}
 
-    def iter_accepted_by_clip(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Accepted (record_id, clip_key, row), clip by clip, in seeded order within a clip."""
-        cursor = self.db.execute(
-            "SELECT record_id, clip_key, row FROM records WHERE status = 'accepted' "
-            "ORDER BY clip_key, order_key"
+    def iter_questions_by_clip(self) -> Iterator[tuple[str, str, str]]:
+        """Accepted (record_id, clip_key, question), clip by clip, in seeded order within a clip."""
+        return iter(
+            self.db.execute(
+                "SELECT record_id, clip_key, json_extract(row, '$.question') FROM records "
+                "WHERE status = 'accepted' ORDER BY clip_key, order_key"
+            )
         )
-        for record_id, clip_key, row in cursor:
-            yield record_id, clip_key, json.loads(row)
 
     def mark_duplicates(self, found: Iterable[tuple[str, str]]) -> None:
         """Remember (record_id, reason) duplicates for this finalize only (a TEMP table)."""
@@ -180,31 +189,34 @@ class Journal:
         self.db.execute("CREATE TEMP TABLE duplicates (record_id TEXT PRIMARY KEY, reason TEXT)")
         self.db.executemany("INSERT INTO temp.duplicates VALUES (?, ?)", found)
 
-    def iter_final(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Accepted rows that are not duplicates, split by split, in seeded order."""
-        cursor = self.db.execute(
-            "SELECT r.record_id, r.row FROM records r "
-            "LEFT JOIN temp.duplicates d ON d.record_id = r.record_id "
-            "WHERE r.status = 'accepted' AND d.record_id IS NULL ORDER BY r.split, r.order_key"
+    def iter_final(self) -> Iterator[tuple[str, str]]:
+        """(split, row JSON) of accepted rows that are not duplicates, by split, in seeded order."""
+        return iter(
+            self.db.execute(
+                "SELECT r.split, r.row FROM records r "
+                "LEFT JOIN temp.duplicates d ON d.record_id = r.record_id "
+                "WHERE r.status = 'accepted' AND d.record_id IS NULL "
+                "ORDER BY r.split, r.order_key"
+            )
         )
-        for record_id, row in cursor:
-            yield record_id, json.loads(row)
 
-    def iter_set_aside(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(status, reason, row) of rejected, quarantined and duplicate records."""
-        cursor = self.db.execute(
-            "SELECT status, reason, row FROM records WHERE status != 'accepted' "
-            "UNION ALL SELECT 'rejected', d.reason, r.row FROM temp.duplicates d "
-            "JOIN records r ON r.record_id = d.record_id"
+    def iter_set_aside(self) -> Iterator[tuple[str, str, str]]:
+        """(status, reason, row JSON with its reason) of rejected, quarantined, duplicate rows."""
+        return iter(
+            self.db.execute(
+                "SELECT status, reason, json_set(row, '$.reason', reason) FROM records "
+                "WHERE status != 'accepted' "
+                "UNION ALL SELECT 'rejected', d.reason, json_set(r.row, '$.reason', d.reason) "
+                "FROM temp.duplicates d JOIN records r ON r.record_id = d.record_id "
+                "ORDER BY 1"
+            )
         )
-        for status, reason, row in cursor:
-            yield status, reason, json.loads(row)
 
     def quarantined(self) -> list[tuple[str, list[str]]]:
         rows = self.db.execute(
             "SELECT record_id, request_keys FROM records WHERE status = 'quarantined'"
         )
-        return [(rid, json.loads(keys)) for rid, keys in rows]
+        return [(rid, orjson.loads(keys)) for rid, keys in rows]
 
     def delete_records(self, record_ids: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM records WHERE record_id = ?", ((r,) for r in record_ids))

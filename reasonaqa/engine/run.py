@@ -23,6 +23,7 @@ from reasonaqa.atomic import write_text_atomic
 from reasonaqa.backends.base import Backend
 from reasonaqa.backends.registry import make_backend
 from reasonaqa.config import GenerateConfig, RunPaths
+from reasonaqa.engine import loop as event_loop
 from reasonaqa.engine.finalize import FinalizeResult, finalize
 from reasonaqa.engine.fingerprint import fingerprint, fingerprint_payload
 from reasonaqa.engine.item import CachedLLM, EngineCounters, ItemProcessor
@@ -65,7 +66,7 @@ class RunResult:
 
 
 def generate(config: GenerateConfig, backend: Backend | None = None) -> RunResult:
-    return asyncio.run(generate_async(config, backend))
+    return event_loop.run(generate_async(config, backend))
 
 
 async def generate_async(config: GenerateConfig, backend: Backend | None = None) -> RunResult:
@@ -143,11 +144,12 @@ class RunSession:
         self.counters = counters
         self.hashes = {tid: templates.get(tid).hash for tid in template_ids(config)}
         self.payload = fingerprint_payload(config, model, self.hashes)
+        # Reading the whole manifest first validates every line before anything is written.
+        total = count_work(config, read_manifest(config.manifest))
         self.journal = _open_journal(self.paths, config, self.payload)
         done: Counter[str] = Counter()
         for (status, _reason), count in self.journal.status_counts().items():
             done[status] += count
-        total = count_work(config, read_manifest(config.manifest))
         self.progress = Progress(
             self.paths.progress, total, done, counters, retries, config.progress
         )

@@ -48,6 +48,12 @@ def place_answer(options: list[str], answer: str, letter: str, key: str) -> list
     return distractors
 
 
+def canonical_options(options: list[str], answer: str, key: str) -> list[str]:
+    """The answer first, then the distractors in an order seeded by ``key``: how the engine
+    stores an MCQ until finalize deals it a letter (moving the answer is then a gather)."""
+    return place_answer(options, answer, LETTERS[0], key)
+
+
 def correct_is_longest(options: list[str], answer: str) -> bool:
     """Whether the answer has strictly more characters than every other option."""
     index = option_index(options, answer)

@@ -8,7 +8,6 @@ distractors that are also right. All rules are cheap string rules; none calls a 
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -187,16 +186,22 @@ def _is_garbage(text: str) -> bool:
     # A phrase said over and over: "motorboat engine. motorboat engine. motorboat engine."
     looping = len(tokens) >= 8 and len(set(tokens)) / len(tokens) < 0.4
     return bool(
-        _longest_run(tokens) >= 4
-        or any(len(token) > 30 for token in tokens)
-        or alnum_share < 0.6
+        alnum_share < 0.6
         or looping
+        or max(map(len, tokens), default=0) > 30
+        or _longest_run(tokens) >= 4
     )
 
 
 def _longest_run(tokens: list[str]) -> int:
     """Length of the longest run of one repeated word ("dog dog dog dog")."""
-    return max((len(list(group)) for _, group in itertools.groupby(tokens)), default=0)
+    longest = run = 0
+    previous = None
+    for token in tokens:  # a plain loop: this runs on every field of every item
+        run = run + 1 if token == previous else 1
+        longest = max(longest, run)
+        previous = token
+    return longest
 
 
 def _is_non_english(text: str) -> bool:
@@ -206,8 +211,8 @@ def _is_non_english(text: str) -> bool:
         if letters and other_script / len(letters) > 0.2:
             return True
     tokens = words(text)
-    foreign = sum(t in _FOREIGN_FUNCTION_WORDS for t in tokens)
-    english = sum(t in _ENGLISH_FUNCTION_WORDS for t in tokens)
+    foreign = sum(map(_FOREIGN_FUNCTION_WORDS.__contains__, tokens))
+    english = sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, tokens))
     # Headline-style English ("Quiet ambiance without any machinery") has few function
     # words of either kind, so only a clear foreign majority counts.
     return foreign >= 2 and foreign > english

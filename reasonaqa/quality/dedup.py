@@ -90,6 +90,10 @@ class DuplicateFilter:
         self._clips: dict[str, bytearray] = {}
         self.remembered = 0
 
+    def forget(self) -> None:
+        """Drop every remembered question (for a caller that walks clips one by one)."""
+        self._clips.clear()
+
     def check(self, clip_key: str, question: str) -> str | None:
         """ "duplicate_exact", "duplicate_near" or None; a None question is remembered."""
         normalized = normalize(question)
