@@ -59,12 +59,13 @@ class VllmBackend:
         tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.9,
         max_model_len: int | None = None,
-        enforce_eager: bool = False,
+        enforce_eager: bool | None = None,
         dtype: str = "auto",
         max_batch: int = 512,
         batch_window_s: float = 0.005,
     ) -> None:
         vllm = import_vllm()
+        on_cpu: bool = importlib.import_module("vllm.platforms").current_platform.is_cpu()
         self.model = model
         self._sampling = importlib.import_module("vllm.sampling_params")
         self._llm: Any = vllm.LLM(
@@ -72,9 +73,13 @@ class VllmBackend:
             tensor_parallel_size=tensor_parallel_size,
             gpu_memory_utilization=gpu_memory_utilization,
             max_model_len=max_model_len,
-            enforce_eager=enforce_eager,
+            # Unset: eager on a CPU (compiling there costs minutes), CUDA graphs on a GPU.
+            enforce_eager=on_cpu if enforce_eager is None else enforce_eager,
             dtype=dtype,
             enable_prefix_caching=True,
+            # vLLM's CPU worker cannot rewind a seeded sampler after a partial prefill
+            # ("CPU Generator does not use offset"), so there prompts are never split.
+            enable_chunked_prefill=not on_cpu,
             # Compact JSON: fewer tokens, and small models cannot loop on whitespace between
             # keys until max_tokens. llguidance covers the most JSON Schema (and is what
             # vLLM's "auto" falls back to); this switch needs a named backend.
