@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench test-vllm clean
+.PHONY: setup run test lint clean
 
 setup: $(STAMP)
 
@@ -31,3 +31,5 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) outputs/*/
+
+include mk/vllm.mk
