@@ -175,5 +175,17 @@ def empty_row(**values: typing.Any) -> dict[str, typing.Any]:
     return row
 
 
+# The released ReasonAQA record, which Mellow's own trainer reads: exactly these keys, in order.
+MELLOW_KEYS: tuple[str, ...] = (
+    "taskname",
+    "filepath1",
+    "filepath2",
+    "caption1",
+    "caption2",
+    "input",
+    "answer",
+    "subtype",
+)
+
 # Rejected and quarantined rows keep every QA column plus why they were set aside.
 SET_ASIDE_SCHEMA: pa.Schema = QA_SCHEMA.append(pa.field("reason", pa.string(), nullable=False))

@@ -16,10 +16,9 @@ import reasonaqa.cli.build
 import reasonaqa.cli.export  # noqa: F401  (registers the commands)
 from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
-from reasonaqa.export.mellow import MELLOW_KEYS
 from reasonaqa.merge import PartStream, merge_parts, tables_from_rows
 from reasonaqa.recipe import CaptionsPart, EntailmentPart, Recipe, load_recipe
-from reasonaqa.schemas import LETTERS, empty_row
+from reasonaqa.schemas import LETTERS, MELLOW_KEYS, empty_row
 from reasonaqa.splits import Decontamination, SplitGuard, SplitLeakError
 from reasonaqa.testing.fault_server import MODEL_ID
 from reasonaqa.testing.servers import fault_server

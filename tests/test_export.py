@@ -10,9 +10,9 @@ import pytest
 
 from reasonaqa.errors import InputError
 from reasonaqa.export.hf import export_hf
-from reasonaqa.export.mellow import MELLOW_KEYS, export_mellow, mellow_record
+from reasonaqa.export.mellow import export_mellow, mellow_record
 from reasonaqa.merge import PartStream, merge_parts, tables_from_rows
-from reasonaqa.schemas import empty_row
+from reasonaqa.schemas import MELLOW_KEYS, empty_row
 from reasonaqa.splits import SplitGuard
 
 OPTIONS = ["a dog barking", "birds chirping", "rain falling", "a car passing"]

@@ -12,7 +12,6 @@ import soundfile as sf
 from reasonaqa.errors import InputError
 from reasonaqa.mellow.config import DataConfig, load_config
 from reasonaqa.mellow.data import (
-    MELLOW_JSON_KEYS,
     MellowDataset,
     collate,
     epoch_batches,
@@ -21,7 +20,7 @@ from reasonaqa.mellow.data import (
 )
 from reasonaqa.mellow.evaluate import letter_correct, mmau_correct, substring_correct
 from reasonaqa.mellow.language_model import load_tokenizer
-from reasonaqa.schemas import empty_row
+from reasonaqa.schemas import MELLOW_KEYS, empty_row
 from reasonaqa.shards import ShardWriter
 
 OPTIONS = ["a dog barking", "birds chirping", "a car engine", "heavy rain"]
@@ -54,7 +53,7 @@ def write(folder: Path, rows: list[dict]) -> Path:
 
 
 def json_row(**values: str) -> dict:
-    row = dict.fromkeys(MELLOW_JSON_KEYS, "")
+    row = dict.fromkeys(MELLOW_KEYS, "")
     row.update(taskname="clothov21", filepath1="a.wav", subtype="Clotho-MCQ.json")
     row.update(values)
     return row

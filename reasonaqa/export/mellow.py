@@ -16,20 +16,10 @@ import pyarrow as pa
 from reasonaqa.atomic import atomic_path
 from reasonaqa.config import RunPaths
 from reasonaqa.recipe import SPLIT_NAMES
-from reasonaqa.schemas import LETTERS
+from reasonaqa.schemas import LETTERS, MELLOW_KEYS
 from reasonaqa.shards import iter_batches
 from reasonaqa.split_shards import shards_by_split
 
-MELLOW_KEYS = (
-    "taskname",
-    "filepath1",
-    "filepath2",
-    "caption1",
-    "caption2",
-    "input",
-    "answer",
-    "subtype",
-)
 AUDIO_FOLDERS = {"audiocaps": "AudioCapsLarger", "clotho": "ClothoV21"}
 # Mellow lays audio out by source split; output split names map back to them.
 SPLIT_FOLDERS = {

@@ -28,19 +28,9 @@ from reasonaqa.errors import InputError
 from reasonaqa.mellow.audio import fit_length, read_audio
 from reasonaqa.mellow.config import DataConfig
 from reasonaqa.mellow.language_model import end_of_text_id
-from reasonaqa.schemas import LETTERS
+from reasonaqa.schemas import LETTERS, MELLOW_KEYS
 from reasonaqa.shards import iter_batches, shard_paths
 
-MELLOW_JSON_KEYS = (
-    "taskname",
-    "filepath1",
-    "filepath2",
-    "caption1",
-    "caption2",
-    "input",
-    "answer",
-    "subtype",
-)
 PAD_TOKEN = "!"
 SHARD_COLUMNS = [
     "record_id",
@@ -190,10 +180,10 @@ def read_mellow_json(path: Path) -> list[QaExample]:
 
 
 def _from_json_row(row: Any, path: Path, number: int) -> QaExample:
-    if not isinstance(row, dict) or set(row) != set(MELLOW_JSON_KEYS):
+    if not isinstance(row, dict) or set(row) != set(MELLOW_KEYS):
         found = sorted(row) if isinstance(row, dict) else type(row).__name__
         raise InputError(
-            f"expected exactly the keys {list(MELLOW_JSON_KEYS)}, found {found}",
+            f"expected exactly the keys {list(MELLOW_KEYS)}, found {found}",
             file=path,
             row=number,
         )
