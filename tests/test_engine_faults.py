@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -104,3 +106,37 @@ def _log(path: Path) -> list[dict[str, object]]:
     from reasonaqa.testing.fault_server import read_log
 
     return read_log(path)
+
+
+def test_retry_failed_redoes_only_the_quarantined_items(
+    tmp_path: Path, sample_manifest: Path
+) -> None:
+    out = tmp_path / "run"
+    with fault_server(rates={"bad_schema": 1.0}) as url:
+        first = generate(_config(sample_manifest, out, url, limit=4, per_caption=1))
+    assert first.final.quarantined == {"schema": 4}
+
+    log = tmp_path / "server.jsonl"
+    with fault_server(log=log) as url:  # the endpoint came back, on another port
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reasonaqa",
+                "retry-failed",
+                str(out),
+                "--base-url",
+                url,
+                "--no-progress",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "retrying 4 quarantined items" in proc.stdout
+    rows = pd.read_parquet(out)
+    assert len(rows) == 4 and rows["record_id"].is_unique
+    assert not any(RunPaths(out).quarantine.glob("*.parquet"))
+    generation = [line for line in _log(log) if line.get("attempt") == 1]
+    assert len({line["seed"] for line in generation}) >= 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +11,10 @@ from reasonaqa.cli.app import app
 from reasonaqa.config import (
     DEFAULT_PROMPTS_DIR,
     GenerateConfig,
-    RunPaths,
     SamplingConfig,
     VllmOptions,
 )
-from reasonaqa.engine.journal import Journal
-from reasonaqa.engine.run import RunResult, generate
+from reasonaqa.engine.run import RunResult, generate, release_quarantined
 from reasonaqa.errors import InputError
 
 
@@ -99,27 +96,16 @@ def generate_command(
 @app.command("retry-failed")
 def retry_failed_command(
     run: Annotated[Path, typer.Argument(help="run folder")],
+    base_url: Annotated[str | None, typer.Option(help="the endpoint, if it moved")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="most requests in flight")] = None,
+    timeout: Annotated[float | None, typer.Option(help="seconds per request")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> int:
     """Re-run only the quarantined items of a run, with its saved settings."""
-    paths = RunPaths(run)
-    if not paths.journal.is_file():
-        raise InputError("not a run folder (no _journal.sqlite)", file=run)
-    journal = Journal(paths.journal)
-    try:
-        saved = journal.get_meta("config")
-        if saved is None:
-            raise InputError("the run has no saved configuration", file=paths.journal)
-        quarantined = journal.quarantined()
-        # Their cached answers were the bad ones: forget them so the LLM is asked again.
-        journal.forget_responses(key for _, keys in quarantined for key in keys)
-        journal.delete_records(rid for rid, _ in quarantined)
-    finally:
-        journal.close()
-    typer.echo(f"retrying {len(quarantined)} quarantined items")
-    config = GenerateConfig.model_validate(
-        json.loads(saved) | {"output": str(run), "progress": progress}
-    )
+    overrides = {"base_url": base_url, "concurrency": concurrency, "timeout_s": timeout}
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    config, count = release_quarantined(run, overrides | {"progress": progress})
+    typer.echo(f"retrying {count} quarantined items")
     return _report(_execute(config, None))
 
 

@@ -80,6 +80,29 @@ async def generate_async(config: GenerateConfig, backend: Backend | None = None)
             await backend.aclose()
 
 
+def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateConfig, int]:
+    """Forget a run's quarantined records and their answers; return its saved settings.
+
+    Generating again with those settings then redoes exactly the released items, asking the
+    LLM afresh. ``overrides`` may change what does not shape the data (endpoint, speed).
+    """
+    paths = RunPaths(run)
+    if not paths.journal.is_file():
+        raise InputError("not a run folder (no _journal.sqlite)", file=run)
+    journal = Journal(paths.journal)
+    try:
+        saved = journal.get_meta("config")
+        if saved is None:
+            raise InputError("the run has no saved configuration", file=paths.journal)
+        quarantined = journal.quarantined()
+        journal.forget_responses(key for _, keys in quarantined for key in keys)
+        journal.delete_records(rid for rid, _ in quarantined)
+    finally:
+        journal.close()
+    config = GenerateConfig.model_validate(json.loads(saved) | overrides | {"output": str(run)})
+    return config, len(quarantined)
+
+
 def template_ids(config: GenerateConfig) -> list[str]:
     ids = [f"{task}_{config.variant}" for task in config.tasks]
     if config.grounding_enabled:
