@@ -32,7 +32,7 @@ from reasonaqa.quality.dedup import DuplicateFilter
 from reasonaqa.schemas import LETTERS, QA_SCHEMA, SET_ASIDE_SCHEMA
 from reasonaqa.split_shards import SplitShardWriter, publish_folder
 
-BATCH_ROWS = 8192
+BATCH_ROWS = 2048
 # PLACE[letter][slot]: which stored option (answer first) goes to each slot for that letter.
 PLACE = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [1, 2, 0, 3], [1, 2, 3, 0]])
 

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS records (
     row TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_status ON records (status, split, order_key);
+CREATE INDEX IF NOT EXISTS records_clip ON records (status, clip_key, order_key);
 """
 
 
