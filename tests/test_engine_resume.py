@@ -104,7 +104,7 @@ def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
         subprocess.run(
             _command(sample_manifest, reference, url), check=True, timeout=300, capture_output=True
         )
-    with fault_server(log=log) as url:
+    with fault_server(log=log, latency_s=0.01) as url:  # a run of ~10 s to interrupt
         rounds: list[tuple[float, set[str]]] = []  # (start time, committed before it)
         kills = 0
         for round_no in range(KILLS + 1):
