@@ -1,0 +1,1 @@
+"""Quality controls: deterministic checks, answer balance, duplicates, second passes, report."""
