@@ -57,13 +57,20 @@ class GenerateConfig(BaseModel):
     grounding: bool | None = None  # None: on, except with the embedded model
     audio_votes: int = Field(3, ge=0)
     # Settings below change how fast a run goes, never what it writes.
-    concurrency: int = Field(16, ge=1)
+    concurrency: int | None = Field(None, ge=1)  # None: see ``in_flight``
     timeout_s: float = Field(120.0, gt=0)
     max_attempts: int = Field(8, ge=1)
     shard_rows: int = Field(50_000, ge=1)
     vllm: VllmOptions = Field(default_factory=VllmOptions)
     force_new: bool = False
     progress: bool = True
+
+    @property
+    def in_flight(self) -> int:
+        """Requests in flight: 16 for an HTTP endpoint; 256 for vLLM, whose batches need it."""
+        if self.concurrency is not None:
+            return self.concurrency
+        return 256 if self.backend == "vllm" else 16
 
     @property
     def grounding_enabled(self) -> bool:

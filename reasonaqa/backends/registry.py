@@ -23,7 +23,7 @@ def make_backend(config: GenerateConfig) -> Backend:
         return OpenAIBackend(
             base_url=config.base_url,
             model=config.model,
-            concurrency=config.concurrency,
+            concurrency=config.in_flight,
             timeout_s=config.timeout_s,
             max_attempts=config.max_attempts,
         )

@@ -43,7 +43,9 @@ def generate_command(
         ),
     ] = None,
     audio_votes: Annotated[int, typer.Option(help="no-caption votes per MCQ (0 turns it off)")] = 3,
-    concurrency: Annotated[int, typer.Option(help="most requests in flight (HTTP backends)")] = 16,
+    concurrency: Annotated[
+        int | None, typer.Option(help="most requests in flight [default: 16; 256 with vllm]")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="seconds per request")] = 120.0,
     shard_rows: Annotated[int, typer.Option(help="rows per Parquet shard")] = 50_000,
     force_new: Annotated[

@@ -111,7 +111,7 @@ def _process_unit(config_json: str, items: list[WorkItem]) -> UnitResult:
     processor = ItemProcessor(config, templates, CachedLLM(backend, store, counters), counters)
 
     async def run_all() -> list[FinishedRecord]:
-        width = 1 if config.backend == "embedded" else config.concurrency
+        width = 1 if config.backend == "embedded" else config.in_flight
         semaphore = asyncio.Semaphore(width)
 
         async def one(item: WorkItem) -> FinishedRecord:

@@ -266,12 +266,9 @@ async def _process_all(
 
 
 def _workers(config: GenerateConfig) -> int:
-    """Items in flight: the embedded model answers one at a time; vLLM wants full batches."""
-    if config.backend == "embedded":
-        return 1
-    if config.backend == "vllm":
-        return max(config.concurrency * 2, 512)
-    return config.concurrency * 2
+    """Items in flight: the embedded model answers one at a time; others keep the backend's
+    request limit busy even while some items wait out a retry."""
+    return 1 if config.backend == "embedded" else config.in_flight * 2
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
