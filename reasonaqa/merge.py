@@ -22,8 +22,14 @@ from reasonaqa.config import RunPaths
 from reasonaqa.errors import InputError
 from reasonaqa.recipe import SPLIT_NAMES, output_split
 from reasonaqa.schemas import QA_SCHEMA
-from reasonaqa.shards import DEFAULT_SHARD_ROWS, iter_batches, rows_to_table, shard_paths
-from reasonaqa.split_shards import SplitShardWriter, publish_folder
+from reasonaqa.shards import (
+    DEFAULT_SHARD_ROWS,
+    SplitShardWriter,
+    iter_batches,
+    rows_to_table,
+    shard_paths,
+)
+from reasonaqa.split_shards import publish_folder
 from reasonaqa.splits import Decontamination, SplitGuard
 
 IMPORT_BATCH_ROWS = 8192

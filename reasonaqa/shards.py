@@ -1,4 +1,9 @@
-"""Parquet shards of QA rows: bounded size, written atomically, read back as one table."""
+"""Parquet shards of QA rows: ``<split>-00000.parquet``, ``-00001``..., streamed both ways.
+
+Writing keeps one open Parquet file per split and rolls to the next at ``shard_rows`` rows,
+so memory stays at one batch however large a split grows. Writers write into a staging
+folder that ``split_shards.publish_folder`` swaps in whole.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reasonaqa.atomic import atomic_path
 from reasonaqa.schemas import QA_SCHEMA
 
 DEFAULT_SHARD_ROWS = 50_000
@@ -21,16 +25,63 @@ def rows_to_table(rows: list[Mapping[str, Any]], schema: pa.Schema = QA_SCHEMA) 
     return pa.table(columns, schema=schema)
 
 
-def write_table(table: pa.Table, path: Path) -> None:
-    """Write one whole shard, or nothing."""
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+class SplitShardWriter:
+    """Streams tables into per-split shard files of at most ``shard_rows`` rows."""
+
+    def __init__(
+        self, directory: Path, schema: pa.Schema, shard_rows: int = DEFAULT_SHARD_ROWS
+    ) -> None:
+        self.directory = Path(directory)
+        self.schema = schema
+        self.shard_rows = shard_rows
+        self.rows: dict[str, int] = {}
+        self._open: dict[str, tuple[pq.ParquetWriter, int]] = {}
+        self._next_index: dict[str, int] = {}
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def write(self, split: str, table: pa.Table) -> None:
+        table = table.select(self.schema.names).cast(self.schema)
+        start = 0
+        while start < table.num_rows:
+            writer, held = self._writer(split)
+            take = min(self.shard_rows - held, table.num_rows - start)
+            writer.write_table(table.slice(start, take))
+            self._open[split] = (writer, held + take)
+            self.rows[split] = self.rows.get(split, 0) + take
+            start += take
+            if held + take >= self.shard_rows:
+                self._close(split)
+
+    def close(self) -> dict[str, int]:
+        """Close every open shard; returns rows written per split."""
+        for split in list(self._open):
+            self._close(split)
+        return dict(self.rows)
+
+    def _writer(self, split: str) -> tuple[pq.ParquetWriter, int]:
+        if split not in self._open:
+            index = self._next_index.get(split, 0)
+            self._next_index[split] = index + 1
+            path = self.directory / f"{split}-{index:05d}.parquet"
+            self._open[split] = (pq.ParquetWriter(path, self.schema, compression="zstd"), 0)
+        return self._open[split]
+
+    def _close(self, split: str) -> None:
+        writer, _ = self._open.pop(split)
+        writer.close()
+
+    def __enter__(self) -> SplitShardWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 class ShardWriter:
-    """Buffers rows and writes ``<prefix>-00000.parquet``, ``-00001``... of at most ``max_rows``.
+    """Rows of one prefix, a row at a time: buffered into tables for a ``SplitShardWriter``.
 
-    Each shard is committed by rename, so a crash leaves whole shards only.
+    For tools and tests that build rows in Python; shards land directly in ``directory``, so
+    write into a staging folder and ``split_shards.publish_folder`` it when readers may look.
     """
 
     def __init__(
@@ -39,50 +90,36 @@ class ShardWriter:
         prefix: str,
         max_rows: int = DEFAULT_SHARD_ROWS,
         schema: pa.Schema = QA_SCHEMA,
-        start_index: int = 0,
+        batch_rows: int = 4096,
     ) -> None:
-        self.directory = Path(directory)
         self.prefix = prefix
-        self.max_rows = max_rows
         self.schema = schema
-        self.index = start_index
-        self.rows_written = 0
-        self.paths: list[Path] = []
+        self.batch_rows = batch_rows
+        self._out = SplitShardWriter(directory, schema, max_rows)
         self._buffer: list[Mapping[str, Any]] = []
+
+    @property
+    def rows_written(self) -> int:
+        return self._out.rows.get(self.prefix, 0) + len(self._buffer)
 
     def write(self, row: Mapping[str, Any]) -> None:
         self._buffer.append(row)
-        if len(self._buffer) >= self.max_rows:
-            self.flush()
+        if len(self._buffer) >= self.batch_rows:
+            self._flush()
 
     def write_many(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             self.write(row)
 
-    def write_table(self, table: pa.Table) -> None:
-        """Append an Arrow table, splitting it across shards as needed."""
-        self.flush()
-        for start in range(0, table.num_rows, self.max_rows):
-            self._commit(table.slice(start, self.max_rows))
-
-    def flush(self) -> Path | None:
-        if not self._buffer:
-            return None
-        table = rows_to_table(self._buffer, self.schema)
-        self._buffer = []
-        return self._commit(table)
-
-    def _commit(self, table: pa.Table) -> Path:
-        path = self.directory / f"{self.prefix}-{self.index:05d}.parquet"
-        write_table(table.cast(self.schema), path)
-        self.index += 1
-        self.rows_written += table.num_rows
-        self.paths.append(path)
-        return path
+    def _flush(self) -> None:
+        if self._buffer:
+            self._out.write(self.prefix, rows_to_table(self._buffer, self.schema))
+            self._buffer = []
 
     def close(self) -> list[Path]:
-        self.flush()
-        return self.paths
+        self._flush()
+        self._out.close()
+        return shard_paths(self._out.directory, f"{self.prefix}-*.parquet")
 
     def __enter__(self) -> ShardWriter:
         return self

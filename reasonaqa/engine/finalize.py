@@ -30,7 +30,8 @@ from reasonaqa.config import RunPaths
 from reasonaqa.engine.journal import Journal
 from reasonaqa.quality.dedup import DuplicateFilter
 from reasonaqa.schemas import LETTERS, QA_SCHEMA, SET_ASIDE_SCHEMA
-from reasonaqa.split_shards import SplitShardWriter, publish_folder
+from reasonaqa.shards import SplitShardWriter
+from reasonaqa.split_shards import publish_folder
 
 BATCH_ROWS = 2048
 # PLACE[letter][slot]: which stored option (answer first) goes to each slot for that letter.

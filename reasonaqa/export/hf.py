@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from reasonaqa.config import RunPaths
 from reasonaqa.schemas import QA_SCHEMA
-from reasonaqa.shards import DEFAULT_SHARD_ROWS, iter_batches
-from reasonaqa.split_shards import SplitShardWriter, publish_folder, shards_by_split
+from reasonaqa.shards import DEFAULT_SHARD_ROWS, SplitShardWriter, iter_batches
+from reasonaqa.split_shards import publish_folder, shards_by_split
 
 # QA columns kept, with their names in the export; provenance of the LLM call stays behind.
 COLUMNS = {
