@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pandas as pd
 
 from reasonaqa.engine.work import derive_seed
 from reasonaqa.testing.fault_server import read_log
+from reasonaqa.testing.runs import committed_ids, comparable_rows, generate_command
 from reasonaqa.testing.servers import fault_server
 
 SEED = 7
@@ -24,57 +23,17 @@ TOTAL = 336  # records of the sample manifest at --per-caption 4 with two tasks
 
 
 def _command(manifest: Path, out: Path, url: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "reasonaqa",
-        "generate",
-        "--manifest",
-        str(manifest),
-        "-o",
-        str(out),
-        "--backend",
-        "openai",
-        "--base-url",
-        url,
-        "--model",
-        "fault-server",
-        "--per-caption",
-        "4",
-        "--seed",
-        str(SEED),
-        "--audio-votes",
-        str(VOTES),
-        "--grounding",
-        "--concurrency",
-        "2",
-        "--no-progress",
-        "--shard-rows",
-        "40",
-    ]
-
-
-def _final_rows(run: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(run).drop(columns=["created_at"])
-    return frame.sort_values("record_id").reset_index(drop=True)
-
-
-def _committed(run: Path) -> set[str]:
-    journal = run / "_journal.sqlite"
-    if not journal.exists():
-        return set()
-    with sqlite3.connect(journal) as db:
-        try:
-            return {r[0] for r in db.execute("SELECT record_id FROM records")}
-        except sqlite3.OperationalError:  # killed before the tables were made
-            return set()
+    return generate_command(
+        manifest, out, url, "--per-caption", "4", "--seed", str(SEED),
+        "--audio-votes", str(VOTES), "--grounding", "--concurrency", "2", "--shard-rows", "40",
+    )  # fmt: skip
 
 
 def _kill_when(proc: subprocess.Popen[bytes], run: Path, goal: float) -> None:
     """kill -9 once the journal holds ``goal`` of the reference's records, a little after."""
     deadline = time.time() + 120
     while proc.poll() is None and time.time() < deadline:
-        if len(_committed(run)) >= goal * TOTAL:
+        if len(committed_ids(run)) >= goal * TOTAL:
             time.sleep(random.uniform(0.0, 0.8))
             break
         time.sleep(0.05)
@@ -108,7 +67,7 @@ def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
         rounds: list[tuple[float, set[str]]] = []  # (start time, committed before it)
         kills = 0
         for round_no in range(KILLS + 1):
-            rounds.append((time.time(), _committed(resumed)))
+            rounds.append((time.time(), committed_ids(resumed)))
             proc = subprocess.Popen(
                 _command(sample_manifest, resumed, url),
                 stdout=subprocess.DEVNULL,
@@ -123,8 +82,8 @@ def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
             assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
 
     assert kills >= 2, "the test must really interrupt the run"
-    assert len(_committed(reference)) == TOTAL
-    pd.testing.assert_frame_equal(_final_rows(resumed), _final_rows(reference))
+    assert len(committed_ids(reference)) == TOTAL
+    pd.testing.assert_frame_equal(comparable_rows(resumed), comparable_rows(reference))
 
     # No request was answered for a record that an earlier round had already committed.
     answered = [line for line in read_log(log) if line.get("status") == 200]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.run import generate
+from reasonaqa.testing.runs import comparable_rows, generate_command
 from reasonaqa.testing.servers import fault_server
 
 pytest.importorskip("ray")
@@ -41,31 +41,7 @@ def _local(manifest: Path, out: Path, url: str) -> None:
 
 
 def _ray_command(manifest: Path, out: Path, url: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "reasonaqa",
-        "generate",
-        "--manifest",
-        str(manifest),
-        "-o",
-        str(out),
-        "--backend",
-        "openai",
-        "--base-url",
-        url,
-        "--model",
-        "fault-server",
-        *ARGS,
-        "--no-progress",
-        "--ray",
-        "local",
-    ]
-
-
-def _rows(run: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(run).drop(columns=["created_at"])
-    return frame.sort_values("record_id").reset_index(drop=True)
+    return generate_command(manifest, out, url, *ARGS, "--ray", "local")
 
 
 def _env() -> dict[str, str]:
@@ -83,7 +59,9 @@ def test_ray_run_gives_the_local_rows(tmp_path: Path, sample_manifest: Path) -> 
             env=_env(),
             capture_output=True,
         )
-    pd.testing.assert_frame_equal(_rows(tmp_path / "ray"), _rows(tmp_path / "local"))
+    pd.testing.assert_frame_equal(
+        comparable_rows(tmp_path / "ray"), comparable_rows(tmp_path / "local")
+    )
 
 
 def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
@@ -101,9 +79,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         proc.wait(timeout=600)
         assert proc.returncode == 0, proc.stderr.read().decode()[-3000:]
     assert killed, "a Ray worker was killed while it processed a unit"
-    rows = _rows(tmp_path / "ray")
+    rows = comparable_rows(tmp_path / "ray")
     assert rows["record_id"].is_unique
-    pd.testing.assert_frame_equal(rows, _rows(tmp_path / "local"))
+    pd.testing.assert_frame_equal(rows, comparable_rows(tmp_path / "local"))
 
 
 def _kill_a_busy_worker(driver: subprocess.Popen[bytes]) -> bool:

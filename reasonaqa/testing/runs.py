@@ -1,0 +1,38 @@
+"""Helpers for tests that drive whole runs, as a subprocess, against the fault server."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from reasonaqa.testing.fault_server import MODEL_ID
+
+
+def generate_command(manifest: Path, out: Path, url: str, *options: str) -> list[str]:
+    """``reasonaqa generate`` against an OpenAI-compatible test server, plus ``options``."""
+    return [
+        sys.executable, "-m", "reasonaqa", "generate", "--manifest", str(manifest),
+        "-o", str(out), "--backend", "openai", "--base-url", url, "--model", MODEL_ID,
+        "--no-progress", *options,
+    ]  # fmt: skip
+
+
+def comparable_rows(run: Path) -> pd.DataFrame:
+    """A run's final rows in record-id order, without the creation time (which always differs)."""
+    frame = pd.read_parquet(run).drop(columns=["created_at"])
+    return frame.sort_values("record_id").reset_index(drop=True)
+
+
+def committed_ids(run: Path) -> set[str]:
+    """Record ids in a run's journal; empty before the journal (or its tables) exists."""
+    journal = run / "_journal.sqlite"
+    if not journal.exists():
+        return set()
+    with sqlite3.connect(journal) as db:
+        try:
+            return {row[0] for row in db.execute("SELECT record_id FROM records")}
+        except sqlite3.OperationalError:  # killed before the tables were made
+            return set()
