@@ -5,8 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reasonaqa.quality.checks import REASONS, check_detail, check_mcq
+from reasonaqa.quality.checks import (
+    _MARKUP,
+    _META_OPTION,
+    _REFUSAL,
+    _TEXT_LEAK,
+    REASONS,
+    _is_markup,
+    check_detail,
+    check_mcq,
+)
 from reasonaqa.schemas import DetailItem, McqItem
 
 CAPTIONS = [
@@ -309,3 +320,32 @@ def test_codes_come_in_reasons_order() -> None:
     found = check_mcq(item, CAPTIONS)
     assert found == [code for code in REASONS if code in found]
     assert {"text_leak", "too_short", "options_duplicate"} <= set(found)
+
+
+# The phrase rules search for literals before running their regex: every text an
+# alternative matches must contain one of the literals listed beside it, or the rule would
+# miss it. Hypothesis writes matching texts from each regex.
+PHRASE_RULES = {"refusal": _REFUSAL, "text_leak": _TEXT_LEAK, "meta_option": _META_OPTION}
+
+
+@pytest.mark.parametrize(
+    ("rule", "alternative"),
+    [(rule, alt) for rule in PHRASE_RULES.values() for alt in rule.alternatives],
+    ids=[
+        f"{name}-{i}" for name, rule in PHRASE_RULES.items() for i in range(len(rule.alternatives))
+    ],
+)
+def test_phrase_rule_literals_cover_every_match(rule: Any, alternative: str) -> None:
+    @settings(max_examples=100, deadline=None)
+    @given(st.from_regex(alternative, fullmatch=True))
+    def fires(text: str) -> None:
+        assert any(literal in text for literal in rule.alternatives[alternative])
+        assert rule.search(text)
+
+    fires()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(_MARKUP, fullmatch=True))
+def test_markup_literals_cover_every_match(text: str) -> None:
+    assert _is_markup(text)

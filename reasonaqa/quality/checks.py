@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from reasonaqa.quality.text import contains_phrase, normalize, option_index, words
+from reasonaqa.quality.text import normalize, words
 from reasonaqa.schemas import DetailItem, McqItem
 
 REASONS: dict[str, str] = {
@@ -54,53 +54,99 @@ LONGER_RATIO = 1.3
 LONGER_MIN_CHARS = 5
 
 
-def _any(patterns: list[str]) -> re.Pattern[str]:
-    """One lowercase regex, searched in lowercased text: three times faster than IGNORECASE."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+class _PhraseRule:
+    """Regex alternatives, each listed with literals that every match of it contains.
+
+    Python's ``re`` tries each alternative at each position, a few microseconds per field;
+    a substring search for the literals is a hundred times cheaper and rules most texts out,
+    so the regex only runs on the few that contain one. Searched in lowercased text (three
+    times faster than IGNORECASE). ``tests/test_checks.py`` has an example per alternative.
+    """
+
+    def __init__(self, alternatives: dict[str, tuple[str, ...]]) -> None:
+        self.alternatives = alternatives
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in alternatives))
+        self.literals = tuple(sorted({word for words in alternatives.values() for word in words}))
+
+    def search(self, lowered: str) -> bool:
+        for literal in self.literals:
+            if literal in lowered:
+                return self.pattern.search(lowered) is not None
+        return False
 
 
-_REFUSAL = _any(
-    [
-        r"\bi'?m sorry\b",
-        r"\bi apologi[sz]e\b",
-        r"\bas an ai\b",
-        r"\bi (?:cannot|can ?not|can't|am unable to|don't know)\b",
-        r"\b(?:cannot|can ?not|can't) be (?:determined|known|inferred|answered)\b",
-        r"\b(?:not possible|impossible|difficult|hard) to (?:determine|tell|know|say|infer)\b",
-        r"\b(?:it|this) is (?:unclear|unknown|uncertain)\b",
-        r"\b(?:is|are|remains?) (?:unclear|unknown) (?:whether|what|if|who|why|how|which)\b",
-        r"\bnot (?:enough|sufficient) information\b",
-        r"\binsufficient information\b",
-        r"\bnot specified\b",
-        r"\bthere is no way to\b",
-    ]
+_REFUSAL = _PhraseRule(
+    {
+        r"\bi'?m sorry\b": ("sorry",),
+        r"\bi apologi[sz]e\b": ("apologi",),
+        r"\bas an ai\b": ("as an ai",),
+        r"\bi (?:cannot|can ?not|can't|am unable to|don't know)\b": ("i can", "i am", "i don"),
+        r"\b(?:cannot|can ?not|can't) be (?:determined|known|inferred|answered)\b": (
+            "not be",
+            "can't be",
+        ),
+        r"\b(?:not possible|impossible|difficult|hard) to (?:determine|tell|know|say|infer)\b": (
+            "possible",
+            "difficult",
+            "hard",
+        ),
+        r"\b(?:it|this) is (?:unclear|unknown|uncertain)\b": ("unclear", "unknown", "uncertain"),
+        r"\b(?:is|are|remains?) (?:unclear|unknown) (?:whether|what|if|who|why|how|which)\b": (
+            "unclear",
+            "unknown",
+        ),
+        r"\bnot (?:enough|sufficient) information\b": ("information",),
+        r"\binsufficient information\b": ("information",),
+        r"\bnot specified\b": ("not specified",),
+        r"\bthere is no way to\b": ("no way",),
+    }
 )
 
-_TEXT_LEAK = _any(
-    [
-        r"\bcaption(?:s|ed)?\b",
-        r"\bmention(?:s|ed|ing)?\b",
-        r"\bthe descriptions?\b",
-        r"\b(?:as|is|are|was|were) described\b",
-        r"\bdescribed (?:in|by|above|here)\b",
-        r"\bthe (?:text|transcript|prompt|annotations?|annotators?)\b",
-        r"\b(?:text|passage|sentence) (?:says|states|indicates|suggests)\b",
-        r"\baccording to the (?:text|information|given|provided|description|passage)\b",
-        r"\bthe (?:given|provided) (?:information|text|context|details)\b",
-    ]
+_TEXT_LEAK = _PhraseRule(
+    {
+        r"\bcaption(?:s|ed)?\b": ("caption",),
+        r"\bmention(?:s|ed|ing)?\b": ("mention",),
+        r"\bthe descriptions?\b": ("the description",),
+        r"\b(?:as|is|are|was|were) described\b": ("described",),
+        r"\bdescribed (?:in|by|above|here)\b": ("described",),
+        r"\bthe (?:text|transcript|prompt|annotations?|annotators?)\b": (
+            "the text",
+            "the transcript",
+            "the prompt",
+            "the annotat",
+        ),
+        r"\b(?:text|passage|sentence) (?:says|states|indicates|suggests)\b": (
+            "says",
+            "states",
+            "indicates",
+            "suggests",
+        ),
+        r"\baccording to the (?:text|information|given|provided|description|passage)\b": (
+            "according to",
+        ),
+        r"\bthe (?:given|provided) (?:information|text|context|details)\b": (
+            "the given",
+            "the provided",
+        ),
+    }
 )
 
-_META_OPTION = _any(
-    [
-        r"\b(?:all|none|both|neither) of (?:the above|these|them|the options)\b",
-        r"\b(?:options?|answers?) [abcd]\b",
-        r"\b(?:both|either) [abcd] (?:and|or) [abcd]\b",
-    ]
+_META_OPTION = _PhraseRule(
+    {
+        r"\b(?:all|none|both|neither) of (?:the above|these|them|the options)\b": (" of ",),
+        r"\b(?:options?|answers?) [abcd]\b": ("option", "answer"),
+        r"\b(?:both|either) [abcd] (?:and|or) [abcd]\b": ("both", "either"),
+    }
 )
 
-# Chat-template or JSON leftovers, escaped newlines, tags, or one character six times over.
-_GARBAGE = re.compile(r"<\|.*?\|>|\{\{|\}\}|\[/?INST\]|```|</?s>|\{\s*\"|\\n|<[a-z]+>|(\S)\1{5,}")
+# Chat-template or JSON leftovers, escaped newlines, tags: each contains one of the literals.
+_MARKUP = re.compile(r"<\|.*?\|>|\{\{|\}\}|\[/?INST\]|```|</?s>|\{\s*\"|\\n|<[a-z]+>")
+_MARKUP_LITERALS = ("<", "{", "}", "[", "```", "\\n")
+# One character six times over ("aaaaaa", "!!!!!!"); spelled out, which ``re`` runs faster.
+_CHARACTER_RUN = re.compile(r"(\S)\1\1\1\1\1")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+# ASCII bytes that ``[\W_]`` matches: deleting them counts an ASCII text's letters and digits.
+_NOT_ALNUM_ASCII = bytes(b for b in range(128) if not chr(b).isalnum()) + bytes(range(128, 256))
 _PHRASE_RULES = {
     "refusal": _REFUSAL,
     "text_leak": _TEXT_LEAK,
@@ -136,61 +182,87 @@ _NEGATIONS = _word_set("not no without never none nothing neither nor absent sil
 
 def check_mcq(item: McqItem, captions: list[str]) -> list[str]:
     """Reason codes for a multiple-choice item; empty when it passes."""
-    found = _text_codes([item.question, item.answer, *item.options])
-    found |= _length_codes("mcq", {"question": [item.question], "option": item.options})
-    if any(_META_OPTION.search(option.lower()) for option in item.options):
+    options = item.options
+    fields = [_Field(text) for text in (item.question, item.answer, *options)]
+    question, option_fields = fields[0], fields[2:]
+    found = _text_codes(fields)
+    found |= _length_codes(LENGTH_BOUNDS["mcq"]["question"], [question])
+    found |= _length_codes(LENGTH_BOUNDS["mcq"]["option"], option_fields)
+    if _META_OPTION.search("\n".join(options).lower()):
         found.add("meta_option")
-    found |= _option_codes(item)
-    if _copies_caption(item.question, captions):
+    found |= _option_codes(question, fields[1], option_fields)
+    if _copies_caption(question.tokens, captions):
         found.add("copies_caption")
     return [code for code in REASONS if code in found]
 
 
 def check_detail(item: DetailItem, captions: list[str]) -> list[str]:
     """Reason codes for an open question with a detailed answer; empty when it passes."""
-    found = _text_codes([item.question, item.answer])
-    found |= _length_codes("detail", {"question": [item.question], "answer": [item.answer]})
-    if _has_content(item.answer) and contains_phrase(item.question, item.answer):
+    question, answer = _Field(item.question), _Field(item.answer)
+    found = _text_codes([question, answer])
+    found |= _length_codes(LENGTH_BOUNDS["detail"]["question"], [question])
+    found |= _length_codes(LENGTH_BOUNDS["detail"]["answer"], [answer])
+    if _has_content(answer.tokens) and _contains(question, answer):
         found.add("answer_in_question")
-    if _copies_caption(item.question, captions):
+    if _copies_caption(question.tokens, captions):
         found.add("copies_caption")
     return [code for code in REASONS if code in found]
+
+
+class _Field:
+    """One text field, normalized and split once: every rule reads these."""
+
+    __slots__ = ("normalized", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.normalized = normalize(text)
+        self.tokens = self.normalized.split()
 
 
 # --- rules over any text ------------------------------------------------------------------
 
 
-def _text_codes(texts: list[str]) -> set[str]:
+def _text_codes(fields: list[_Field]) -> set[str]:
     # Phrase rules run once over all fields joined: one regex pass instead of one per field.
-    joined = "\n".join(texts)
+    joined = "\n".join(f.text for f in fields)
     lowered = joined.lower()
     found = {code for code, pattern in _PHRASE_RULES.items() if pattern.search(lowered)}
-    if _GARBAGE.search(joined):
+    if _is_markup(joined) or _CHARACTER_RUN.search(joined):
         found.add("garbage")
-    for text in texts:
-        if not normalize(text):
+    for field in fields:
+        if not field.tokens:
             found.add("empty")
             continue
-        if _is_garbage(text):
+        distinct = set(field.tokens)
+        if _is_garbage(field, distinct):
             found.add("garbage")
-        if _is_non_english(text):
+        if _is_non_english(field, distinct):
             found.add("non_english")
     return found
 
 
-def _is_garbage(text: str) -> bool:
-    """Shape rules; markup and character runs are in ``_GARBAGE``."""
-    tokens = words(text)
-    visible = "".join(text.split())
-    alnum_share = len(_NOT_ALNUM.sub("", visible)) / len(visible)
+def _is_markup(text: str) -> bool:
+    return any(literal in text for literal in _MARKUP_LITERALS) and bool(_MARKUP.search(text))
+
+
+def _alnum_count(text: str) -> int:
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _NOT_ALNUM_ASCII))
+    return len(_NOT_ALNUM.sub("", text))
+
+
+def _is_garbage(field: _Field, distinct: set[str]) -> bool:
+    """Shape rules; markup and character runs are checked on all fields at once."""
+    tokens, text = field.tokens, field.text
+    if _alnum_count(text) / len("".join(text.split())) < 0.6:
+        return True  # mostly symbols
     # A phrase said over and over: "motorboat engine. motorboat engine. motorboat engine."
-    looping = len(tokens) >= 8 and len(set(tokens)) / len(tokens) < 0.4
-    return bool(
-        alnum_share < 0.6
-        or looping
-        or max(map(len, tokens), default=0) > 30
-        or _longest_run(tokens) >= 4
-    )
+    if len(tokens) >= 8 and len(distinct) / len(tokens) < 0.4:
+        return True
+    if len(field.normalized) > 30 and max(map(len, tokens)) > 30:
+        return True  # a "word" no language has
+    return len(distinct) < len(tokens) and _longest_run(tokens) >= 4
 
 
 def _longest_run(tokens: list[str]) -> int:
@@ -204,13 +276,16 @@ def _longest_run(tokens: list[str]) -> int:
     return longest
 
 
-def _is_non_english(text: str) -> bool:
+def _is_non_english(field: _Field, distinct: set[str]) -> bool:
+    text = field.text
     if not text.isascii():
         letters = [c for c in text if c.isalpha()]
         other_script = sum(not unicodedata.name(c, "").startswith("LATIN") for c in letters)
         if letters and other_script / len(letters) > 0.2:
             return True
-    tokens = words(text)
+    if distinct.isdisjoint(_FOREIGN_FUNCTION_WORDS):
+        return False  # the common case: no foreign function word at all
+    tokens = field.tokens
     foreign = sum(map(_FOREIGN_FUNCTION_WORDS.__contains__, tokens))
     english = sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, tokens))
     # Headline-style English ("Quiet ambiance without any machinery") has few function
@@ -218,50 +293,54 @@ def _is_non_english(text: str) -> bool:
     return foreign >= 2 and foreign > english
 
 
-def _length_codes(task: str, fields: dict[str, list[str]]) -> set[str]:
+def _length_codes(bounds: Bounds, fields: list[_Field]) -> set[str]:
     found: set[str] = set()
-    for name, texts in fields.items():
-        bounds = LENGTH_BOUNDS[task][name]
-        for text in texts:
-            count = len(words(text))
-            if count < bounds.low:
-                found.add("too_short")
-            elif count > bounds.high:
-                found.add("too_long")
+    for field in fields:
+        count = len(field.tokens)
+        if count < bounds.low:
+            found.add("too_short")
+        elif count > bounds.high:
+            found.add("too_long")
     return found
 
 
 # --- rules over MCQ options ---------------------------------------------------------------
 
 
-def _option_codes(item: McqItem) -> set[str]:
+def _option_codes(question: _Field, answer: _Field, options: list[_Field]) -> set[str]:
     found: set[str] = set()
-    options = item.options
     if len(options) != 4:
         found.add("options_count")
-    normalized = [normalize(o) for o in options]
+    normalized = [o.normalized for o in options]
     if len(set(normalized)) != len(normalized):
         found.add("options_duplicate")
         return found
-    index = option_index(options, item.answer)
-    if index is None:
+    hits = [i for i, n in enumerate(normalized) if n == answer.normalized]
+    if len(hits) != 1:
         found.add("answer_not_in_options")
         return found
-    distractors = options[:index] + options[index + 1 :]
-    if _gives_answer_away(item.question, options[index], distractors):
+    correct = options[hits[0]]
+    distractors = options[: hits[0]] + options[hits[0] + 1 :]
+    if _gives_answer_away(question, correct, distractors):
         found.add("answer_in_question")
-    if _much_longer(options[index], distractors):
+    if _much_longer(correct.text, [d.text for d in distractors]):
         found.add("answer_much_longer")
-    if any(_also_correct(options[index], d) for d in distractors):
+    content = _content_words(correct.tokens)
+    if any(_also_correct(content, _content_words(d.tokens)) for d in distractors):
         found.add("distractor_also_correct")
     return found
 
 
-def _gives_answer_away(question: str, answer: str, distractors: list[str]) -> bool:
-    if not _has_content(answer) or not contains_phrase(question, answer):
+def _contains(haystack: _Field, needle: _Field) -> bool:
+    """``needle`` occurs in ``haystack`` as whole words (see ``text.contains_phrase``)."""
+    return bool(needle.normalized) and f" {needle.normalized} " in f" {haystack.normalized} "
+
+
+def _gives_answer_away(question: _Field, answer: _Field, distractors: list[_Field]) -> bool:
+    if not _has_content(answer.tokens) or not _contains(question, answer):
         return False
     # "Is it a dog or a cat?" names several options: that is a choice, not a give-away.
-    return not any(contains_phrase(question, d) for d in distractors)
+    return not any(_contains(question, d) for d in distractors)
 
 
 def _much_longer(answer: str, distractors: list[str]) -> bool:
@@ -270,15 +349,15 @@ def _much_longer(answer: str, distractors: list[str]) -> bool:
     return length > longest * LONGER_RATIO and length - longest >= LONGER_MIN_CHARS
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in _FILLER_WORDS]
+def _content_words(tokens: list[str]) -> list[str]:
+    return [w for w in tokens if w not in _FILLER_WORDS]
 
 
-def _has_content(text: str) -> bool:
-    return bool(_content_words(text))
+def _has_content(tokens: list[str]) -> bool:
+    return not _FILLER_WORDS.issuperset(tokens)
 
 
-def _also_correct(answer: str, distractor: str) -> bool:
+def _also_correct(a_words: list[str], d_words: list[str]) -> bool:
     """Both can be right when one option's content words contain the other's.
 
     "dog" against "a barking dog", or "birds" against "birds and wind": choosing either is
@@ -286,7 +365,6 @@ def _also_correct(answer: str, distractor: str) -> bool:
     opposites, and the same words in another order ("dog then car" against "car then dog")
     are a different claim, so neither fires.
     """
-    a_words, d_words = _content_words(answer), _content_words(distractor)
     a_set, d_set = set(a_words), set(d_words)
     if not a_set or not d_set:
         return False
@@ -302,9 +380,9 @@ def _also_correct(answer: str, distractor: str) -> bool:
 CAPTION_TRIGRAM_SHARE = 0.6
 
 
-def _copies_caption(question: str, captions: list[str]) -> bool:
+def _copies_caption(question_tokens: list[str], captions: list[str]) -> bool:
     """The question quotes a caption: the caption's word trigrams mostly reappear in it."""
-    question_trigrams = set(_trigrams(words(question)))
+    question_trigrams = set(_trigrams(question_tokens))
     for caption in captions:
         caption_trigrams = set(_trigrams(words(caption)))
         if len(caption_trigrams) < 2:
