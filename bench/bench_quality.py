@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/bench_quality.py [--rows 500000]
 
 - checks: ``check_mcq`` + ``check_detail`` items per second.
-- dedup: ``DuplicateFilter.check`` questions per second and the growth of resident memory
-  per remembered question (5 questions per clip, as the finalize pass feeds them).
+- dedup: ``clip_duplicates`` questions per second, clips of 30 questions (5 captions x 3
+  samples x 2 tasks) with some rewordings among them.
 - stats: ``compute_stats`` + ``write_report`` on a sample run of ``--rows`` MCQ rows (plus
   detailed and captioning rows), wall time and peak RSS of a fresh process.
 """
@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 from reasonaqa.quality.checks import check_detail, check_mcq
-from reasonaqa.quality.dedup import DuplicateFilter
+from reasonaqa.quality.dedup import clip_duplicates
 from reasonaqa.schemas import DetailItem, McqItem
 from reasonaqa.testing.sample_run import SOUNDS, write_sample_run
 
@@ -58,19 +56,18 @@ def bench_checks(n: int = 20_000) -> float:
     return 2 * n / (time.perf_counter() - start)
 
 
-def bench_dedup(n: int) -> tuple[float, float]:
+def bench_dedup(n: int, per_clip: int = 30) -> tuple[float, int]:
+    """Questions per second, and how many were found to be duplicates."""
     rng = random.Random(1)
-    vocab = [f"word{k}" for k in range(3000)]
-    questions = [" ".join(rng.choices(vocab, k=rng.randint(6, 14))) + "?" for _ in range(n)]
-    process = psutil.Process()
-    before = process.memory_info().rss
-    seen = DuplicateFilter()
+    vocab = [f"word{k}" for k in range(300)]
+    clips = []
+    for _ in range(n // per_clip):
+        clip = [" ".join(rng.choices(vocab, k=rng.randint(6, 14))) + "?" for _ in range(per_clip)]
+        clip[-3:] = [q.replace("?", " now?") for q in clip[:3]]  # rewordings of the first three
+        clips.append(clip)
     start = time.perf_counter()
-    for i, question in enumerate(questions):
-        seen.check(f"audiocaps/Y{i // 5:011d}", question)
-    rate = n / (time.perf_counter() - start)
-    per_item = (process.memory_info().rss - before) / seen.remembered
-    return rate, per_item
+    found = sum(v is not None for clip in clips for v in clip_duplicates(clip))
+    return len(clips) * per_clip / (time.perf_counter() - start), found
 
 
 STATS_CHILD = """
@@ -108,8 +105,8 @@ def main() -> None:
     parser.add_argument("--dedup", type=int, default=200_000, help="questions fed to dedup")
     args = parser.parse_args()
     print(f"checks: {bench_checks():,.0f} items/s")
-    rate, per_item = bench_dedup(args.dedup)
-    print(f"dedup: {rate:,.0f} questions/s, {per_item:,.0f} bytes RSS per remembered question")
+    rate, found = bench_dedup(args.dedup)
+    print(f"dedup: {rate:,.0f} questions/s ({found:,} duplicates found)")
     rows, computed, total, peak_mib = bench_stats(args.rows)
     print(
         f"stats: {rows:,.0f} rows, compute_stats {computed:.1f} s, with card and plots "

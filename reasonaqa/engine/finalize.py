@@ -2,7 +2,7 @@
 
 Runs once every record is committed, and again after any resume, always from the journal, so
 its output depends only on the set of records. Two passes, both streaming from SQLite:
-1. Clip by clip, the duplicate filter sees each clip's accepted questions (bounded memory).
+1. Clip by clip, ``clip_duplicates`` compares each clip's accepted questions (bounded memory).
 2. Split by split, in a seeded order, kept MCQs are dealt the letters a, b, c, d in turn
    (exact 25% balance, as ``quality.balance.balanced_letters`` deals them). Rows arrive as
    JSON and are parsed by Arrow in batches; an MCQ's options were stored answer first with
@@ -15,6 +15,8 @@ their reason. New shards are written aside and published whole.
 from __future__ import annotations
 
 import io
+import itertools
+import operator
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,7 +30,7 @@ import pyarrow.json as pajson
 
 from reasonaqa.config import RunPaths
 from reasonaqa.engine.journal import Journal
-from reasonaqa.quality.dedup import DuplicateFilter
+from reasonaqa.quality.dedup import clip_duplicates
 from reasonaqa.schemas import LETTERS, QA_SCHEMA, SET_ASIDE_SCHEMA
 from reasonaqa.shards import SplitShardWriter
 from reasonaqa.split_shards import publish_folder
@@ -62,14 +64,14 @@ def finalize(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResu
 
 
 def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str]]:
-    current, dedup = None, DuplicateFilter()
-    for record_id, clip_key, question in journal.iter_questions_by_clip():
-        if clip_key != current:
-            current = clip_key
-            dedup.forget()  # questions compete only within a clip
-        reason = dedup.check(clip_key, question)
-        if reason:
-            yield record_id, reason
+    """Questions compete only within a clip: one clip in memory at a time."""
+    rows = journal.iter_questions_by_clip()
+    for _, clip_rows in itertools.groupby(rows, key=operator.itemgetter(1)):
+        clip = list(clip_rows)
+        verdicts = clip_duplicates([question for _, _, question in clip])
+        for (record_id, _, _), reason in zip(clip, verdicts, strict=True):
+            if reason:
+                yield record_id, reason
 
 
 def _write_final(
