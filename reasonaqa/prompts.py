@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reasonaqa.backends.base import Message
@@ -32,13 +33,13 @@ class Template:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
 
     @cached_property
-    def _compiled(self) -> tuple[jinja2.Template, jinja2.Template]:
+    def _compiled(self) -> tuple[_Part, _Part]:
         if USER_MARKER not in self.source:
             raise InputError(f"template has no line {USER_MARKER!r}", file=self.path)
         system, user = self.source.split(USER_MARKER, 1)
         env = _environment()
         try:
-            return env.from_string(system.strip("\n")), env.from_string(user.strip("\n"))
+            return _Part(env, system.strip("\n")), _Part(env, user.strip("\n"))
         except jinja2.TemplateSyntaxError as err:
             raise InputError(
                 f"template syntax error: {err.message}", file=self.path, row=err.lineno
@@ -49,13 +50,30 @@ class Template:
         system, user = self._compiled
         try:
             return (
-                {"role": "system", "content": system.render(**context).strip()},
-                {"role": "user", "content": user.render(**context).strip()},
+                {"role": "system", "content": system.render(context)},
+                {"role": "user", "content": user.render(context)},
             )
         except jinja2.UndefinedError as err:
             raise InputError(f"template error: {err.message}", file=self.path) from err
         except jinja2.exceptions.SecurityError as err:
             raise InputError(f"template tried an unsafe operation: {err}", file=self.path) from err
+
+
+class _Part:
+    """One message of a template. A part without variables (most system prompts) renders
+    the same text for every item, so it is rendered once."""
+
+    def __init__(self, env: jinja2.Environment, source: str) -> None:
+        self.template = env.from_string(source)
+        self.fixed = not jinja2.meta.find_undeclared_variables(env.parse(source))
+        self._text: str | None = None
+
+    def render(self, context: dict[str, Any]) -> str:
+        if not self.fixed:
+            return self.template.render(context).strip()
+        if self._text is None:
+            self._text = self.template.render().strip()
+        return self._text
 
 
 def _environment() -> ImmutableSandboxedEnvironment:

@@ -163,14 +163,17 @@ QA_SCHEMA: pa.Schema = arrow_schema(QARow)
 QA_COLUMNS: tuple[str, ...] = tuple(QARow.model_fields)
 
 
+_EMPTY_ROW: dict[str, typing.Any] = dict.fromkeys(QA_COLUMNS)
+_LIST_COLUMNS = ("options", "captions_2", "audio_votes")
+
+
 def empty_row(**values: typing.Any) -> dict[str, typing.Any]:
     """A plain dict with every QA column, defaults filled in: the fast path for writers."""
-    row: dict[str, typing.Any] = {name: None for name in QA_COLUMNS}
-    for name in ("options", "captions_2", "audio_votes"):
+    if not values.keys() <= _EMPTY_ROW.keys():
+        raise KeyError(f"unknown QA columns: {sorted(values.keys() - _EMPTY_ROW.keys())}")
+    row = _EMPTY_ROW.copy()
+    for name in _LIST_COLUMNS:
         row[name] = []
-    unknown = set(values) - set(row)
-    if unknown:
-        raise KeyError(f"unknown QA columns: {sorted(unknown)}")
     row.update(values)
     return row
 

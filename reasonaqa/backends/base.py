@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
@@ -35,19 +34,29 @@ def request_key(request: ChatRequest, model: str) -> str:
     payload = (
         model,
         request.messages,
-        _schema_digest(orjson.dumps(request.schema, option=orjson.OPT_SORT_KEYS)),
+        _schema_digest(request.schema),
         request.max_tokens,
         request.temperature,
         request.top_p,
         request.seed,
         request.n,
     )
-    return hashlib.sha256(orjson.dumps(payload)).hexdigest()
+    return hashlib.blake2b(orjson.dumps(payload), digest_size=16).hexdigest()
 
 
-@lru_cache(maxsize=64)
-def _schema_digest(schema_json: bytes) -> str:
-    return hashlib.sha256(schema_json).hexdigest()
+# Requests share a few schema objects: digest each once. The entry keeps the schema alive,
+# so its id cannot be reused by another object while it is cached.
+_SCHEMA_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _schema_digest(schema: dict[str, Any]) -> str:
+    cached = _SCHEMA_DIGESTS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    digest = hashlib.sha256(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    if len(_SCHEMA_DIGESTS) < 256:
+        _SCHEMA_DIGESTS[id(schema)] = (schema, digest)
+    return digest
 
 
 @dataclass

@@ -54,6 +54,7 @@ class FinalizeResult:
 
 def finalize(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResult:
     journal.commit()
+    journal.index_for_finalize()
     result = FinalizeResult()
     duplicates = list(_find_duplicates(journal))
     journal.mark_duplicates(duplicates)

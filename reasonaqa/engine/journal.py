@@ -1,8 +1,9 @@
 """The durable request journal: one SQLite file beside the shards.
 
 Three tables carry all of a run's state:
-- ``responses``: every LLM answer, keyed by the hash of the exact request, so a rerun after
-  any interruption repeats no call that was already answered;
+- ``responses``: every LLM answer, keyed by the hash of the exact request (stored as 16
+  bytes: a short key keeps its index small), so a rerun after any interruption repeats no
+  call that was already answered;
 - ``records``: every finished record with its status (accepted, rejected, quarantined), its
   reason and its row; a record id is written once (PRIMARY KEY), so there are no duplicates;
 - ``meta``: the run fingerprint and the saved configuration.
@@ -26,7 +27,7 @@ from reasonaqa.backends.base import Completion
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS responses (
-    key TEXT PRIMARY KEY,
+    key BLOB PRIMARY KEY,
     texts TEXT NOT NULL,
     finish TEXT NOT NULL,
     prompt_tokens INTEGER NOT NULL,
@@ -43,12 +44,16 @@ CREATE TABLE IF NOT EXISTS records (
     request_keys TEXT NOT NULL,
     row TEXT NOT NULL
 );
+"""
+# Finalize reads records in these orders. Built when finalize starts, not kept up while
+# records arrive: one sort then is far cheaper than a random index insert per record.
+_FINALIZE_INDEXES = """
 CREATE INDEX IF NOT EXISTS records_status ON records (status, split, order_key);
 CREATE INDEX IF NOT EXISTS records_clip ON records (status, clip_key, order_key);
 """
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FinishedRecord:
     """A record ready to commit. ``row`` is a JSON-ready QA row dict."""
 
@@ -76,7 +81,7 @@ class Journal:
         self.db.execute("PRAGMA cache_size=-8192")
         self.db.execute("PRAGMA temp_store=FILE")
         self.db.executescript(_SCHEMA)
-        self._pending_responses: list[tuple[str, bytes, bytes, int, int]] = []
+        self._pending_responses: list[tuple[bytes, bytes, bytes, int, int]] = []
         self._pending_records: list[FinishedRecord] = []
         # A journal with no answers at start can only hit answers of this session, and each
         # request of a session is new (its seed or messages differ), so lookups are skipped.
@@ -98,7 +103,7 @@ class Journal:
             return None
         row = self.db.execute(
             "SELECT texts, finish, prompt_tokens, completion_tokens FROM responses WHERE key = ?",
-            (key,),
+            (bytes.fromhex(key),),
         ).fetchone()
         if row is None:
             return None
@@ -107,7 +112,7 @@ class Journal:
     def put_response(self, key: str, completion: Completion) -> None:
         self._pending_responses.append(
             (
-                key,
+                bytes.fromhex(key),
                 orjson.dumps(completion.texts),
                 orjson.dumps(completion.finish_reasons),
                 completion.prompt_tokens,
@@ -116,7 +121,9 @@ class Journal:
         )
 
     def forget_responses(self, keys: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM responses WHERE key = ?", ((k,) for k in keys))
+        self.db.executemany(
+            "DELETE FROM responses WHERE key = ?", ((bytes.fromhex(k),) for k in keys)
+        )
 
     # -- records ------------------------------------------------------------------------
 
@@ -174,6 +181,9 @@ class Journal:
             "SELECT status, reason, COUNT(*) FROM records GROUP BY status, reason"
         )
         return {(status, reason): count for status, reason, count in rows}
+
+    def index_for_finalize(self) -> None:
+        self.db.executescript(_FINALIZE_INDEXES)
 
     def iter_questions_by_clip(self) -> Iterator[tuple[str, str, str]]:
         """Accepted (record_id, clip_key, question), clip by clip, in seeded order within a clip."""

@@ -31,7 +31,7 @@ SOURCE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: slots make it cheap to build
 class WorkItem:
     record_id: str
     clip: Clip

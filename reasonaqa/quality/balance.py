@@ -9,11 +9,15 @@ in turn, so every letter's count is within one of the others (25% ± 1% from 100
 from __future__ import annotations
 
 import hashlib
-import random
+import itertools
 from collections.abc import Sequence
 
 from reasonaqa.quality.text import option_index
 from reasonaqa.schemas import LETTERS
+
+# The six orders of three distractors; a record's hash picks one (as a seeded shuffle would,
+# without building a random generator per record).
+_ORDERS = tuple(itertools.permutations(range(len(LETTERS) - 1)))
 
 
 def _hash_key(seed: int, text: str) -> bytes:
@@ -43,9 +47,10 @@ def place_answer(options: list[str], answer: str, letter: str, key: str) -> list
     if index is None:
         raise ValueError(f"answer {answer!r} is not exactly one of the options")
     distractors = options[:index] + options[index + 1 :]
-    random.Random(_hash_key(0, key)).shuffle(distractors)
-    distractors.insert(LETTERS.index(letter), options[index])
-    return distractors
+    order = _ORDERS[int.from_bytes(_hash_key(0, key)[:8], "big") % len(_ORDERS)]
+    placed = [distractors[i] for i in order]
+    placed.insert(LETTERS.index(letter), options[index])
+    return placed
 
 
 def canonical_options(options: list[str], answer: str, key: str) -> list[str]:

@@ -8,6 +8,7 @@ distractors that are also right. All rules are cheap string rules; none calls a 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -183,7 +184,7 @@ _NEGATIONS = _word_set("not no without never none nothing neither nor absent sil
 def check_mcq(item: McqItem, captions: list[str]) -> list[str]:
     """Reason codes for a multiple-choice item; empty when it passes."""
     options = item.options
-    fields = [_Field(text) for text in (item.question, item.answer, *options)]
+    fields = [_field(text) for text in (item.question, item.answer, *options)]
     question, option_fields = fields[0], fields[2:]
     found = _text_codes(fields)
     found |= _length_codes(LENGTH_BOUNDS["mcq"]["question"], [question])
@@ -198,11 +199,11 @@ def check_mcq(item: McqItem, captions: list[str]) -> list[str]:
 
 def check_detail(item: DetailItem, captions: list[str]) -> list[str]:
     """Reason codes for an open question with a detailed answer; empty when it passes."""
-    question, answer = _Field(item.question), _Field(item.answer)
+    question, answer = _field(item.question), _field(item.answer)
     found = _text_codes([question, answer])
     found |= _length_codes(LENGTH_BOUNDS["detail"]["question"], [question])
     found |= _length_codes(LENGTH_BOUNDS["detail"]["answer"], [answer])
-    if _has_content(answer.tokens) and _contains(question, answer):
+    if answer.content and _contains(question, answer):
         found.add("answer_in_question")
     if _copies_caption(question.tokens, captions):
         found.add("copies_caption")
@@ -210,14 +211,22 @@ def check_detail(item: DetailItem, captions: list[str]) -> list[str]:
 
 
 class _Field:
-    """One text field, normalized and split once: every rule reads these."""
+    """One text field, normalized and split once, with the codes of the per-field rules."""
 
-    __slots__ = ("normalized", "text", "tokens")
+    __slots__ = ("codes", "content", "normalized", "text", "tokens")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.normalized = normalize(text)
         self.tokens = self.normalized.split()
+        self.content = [w for w in self.tokens if w not in _FILLER_WORDS]
+        self.codes = _field_codes(self)
+
+
+# Options repeat across items ("a dog barking"), so a field is analysed once per text.
+@functools.lru_cache(maxsize=1 << 14)
+def _field(text: str) -> _Field:
+    return _Field(text)
 
 
 # --- rules over any text ------------------------------------------------------------------
@@ -231,15 +240,20 @@ def _text_codes(fields: list[_Field]) -> set[str]:
     if _is_markup(joined) or _CHARACTER_RUN.search(joined):
         found.add("garbage")
     for field in fields:
-        if not field.tokens:
-            found.add("empty")
-            continue
-        distinct = set(field.tokens)
-        if _is_garbage(field, distinct):
-            found.add("garbage")
-        if _is_non_english(field, distinct):
-            found.add("non_english")
+        found |= field.codes
     return found
+
+
+def _field_codes(field: _Field) -> frozenset[str]:
+    if not field.tokens:
+        return frozenset({"empty"})
+    distinct = set(field.tokens)
+    found = set()
+    if _is_garbage(field, distinct):
+        found.add("garbage")
+    if _is_non_english(field, distinct):
+        found.add("non_english")
+    return frozenset(found)
 
 
 def _is_markup(text: str) -> bool:
@@ -325,8 +339,7 @@ def _option_codes(question: _Field, answer: _Field, options: list[_Field]) -> se
         found.add("answer_in_question")
     if _much_longer(correct.text, [d.text for d in distractors]):
         found.add("answer_much_longer")
-    content = _content_words(correct.tokens)
-    if any(_also_correct(content, _content_words(d.tokens)) for d in distractors):
+    if any(_also_correct(correct.content, d.content) for d in distractors):
         found.add("distractor_also_correct")
     return found
 
@@ -337,7 +350,7 @@ def _contains(haystack: _Field, needle: _Field) -> bool:
 
 
 def _gives_answer_away(question: _Field, answer: _Field, distractors: list[_Field]) -> bool:
-    if not _has_content(answer.tokens) or not _contains(question, answer):
+    if not answer.content or not _contains(question, answer):
         return False
     # "Is it a dog or a cat?" names several options: that is a choice, not a give-away.
     return not any(_contains(question, d) for d in distractors)
@@ -347,14 +360,6 @@ def _much_longer(answer: str, distractors: list[str]) -> bool:
     longest = max(len(d.strip()) for d in distractors)
     length = len(answer.strip())
     return length > longest * LONGER_RATIO and length - longest >= LONGER_MIN_CHARS
-
-
-def _content_words(tokens: list[str]) -> list[str]:
-    return [w for w in tokens if w not in _FILLER_WORDS]
-
-
-def _has_content(tokens: list[str]) -> bool:
-    return not _FILLER_WORDS.issuperset(tokens)
 
 
 def _also_correct(a_words: list[str], d_words: list[str]) -> bool:
@@ -382,9 +387,9 @@ CAPTION_TRIGRAM_SHARE = 0.6
 
 def _copies_caption(question_tokens: list[str], captions: list[str]) -> bool:
     """The question quotes a caption: the caption's word trigrams mostly reappear in it."""
-    question_trigrams = set(_trigrams(question_tokens))
+    question_trigrams = _trigrams(question_tokens)
     for caption in captions:
-        caption_trigrams = set(_trigrams(words(caption)))
+        caption_trigrams = _caption_trigrams(caption)
         if len(caption_trigrams) < 2:
             continue
         shared = len(caption_trigrams & question_trigrams) / len(caption_trigrams)
@@ -393,5 +398,11 @@ def _copies_caption(question_tokens: list[str], captions: list[str]) -> bool:
     return False
 
 
-def _trigrams(tokens: list[str]) -> list[tuple[str, str, str]]:
-    return list(zip(tokens, tokens[1:], tokens[2:], strict=False))
+# Every item of a clip is checked against the same captions.
+@functools.lru_cache(maxsize=1 << 12)
+def _caption_trigrams(caption: str) -> frozenset[tuple[str, str, str]]:
+    return frozenset(_trigrams(words(caption)))
+
+
+def _trigrams(tokens: list[str]) -> set[tuple[str, str, str]]:
+    return set(zip(tokens, tokens[1:], tokens[2:], strict=False))
