@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -17,9 +18,26 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+# Each request allocates a few hundred short-lived objects (dicts, coroutines, futures). At
+# the default gen-0 threshold of 700 the collector runs every few requests and often walks
+# the older generations; 20,000 makes it run every ~100 requests at the same total young-
+# object work. A reference cycle of garbage waits a little longer: memory stays flat.
+RUN_GC_THRESHOLDS = (20_000, 20, 20)
+
+
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        return runner.run(coroutine)
+    """Run on the engine's loop with the collector tuned for it (see RUN_GC_THRESHOLDS)."""
+    # Objects made before the run (modules, schemas, compiled templates) live to its end:
+    # freezing them keeps every full collection from walking them again.
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            return runner.run(coroutine)
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
