@@ -233,22 +233,25 @@ def _field(text: str) -> _Field:
 
 
 def _text_codes(fields: list[_Field]) -> set[str]:
-    # Phrase rules run once over all fields joined: one regex pass instead of one per field.
-    joined = "\n".join(f.text for f in fields)
-    lowered = joined.lower()
-    found = {code for code, pattern in _PHRASE_RULES.items() if pattern.search(lowered)}
-    if _is_markup(joined) or _CHARACTER_RUN.search(joined):
-        found.add("garbage")
+    found: set[str] = set()
     for field in fields:
         found |= field.codes
+    # Markup such as '{\n"' may span two fields: searched in all of them joined.
+    if _is_markup("\n".join(f.text for f in fields)):
+        found.add("garbage")
     return found
 
 
 def _field_codes(field: _Field) -> frozenset[str]:
+    """Codes of the rules that read one field at a time (no match spans a line break)."""
+    lowered = field.text.lower()
+    found = {code for code, rule in _PHRASE_RULES.items() if rule.search(lowered)}
+    if _CHARACTER_RUN.search(field.text):
+        found.add("garbage")
     if not field.tokens:
-        return frozenset({"empty"})
+        found.add("empty")
+        return frozenset(found)
     distinct = set(field.tokens)
-    found = set()
     if _is_garbage(field, distinct):
         found.add("garbage")
     if _is_non_english(field, distinct):

@@ -12,12 +12,19 @@ import unicodedata
 
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
+# For ASCII text (nearly every LLM answer) the same as the regexes: punctuation and "_" to
+# spaces by one table lookup per character.
+_ASCII_TO_SPACE = str.maketrans(
+    {c: " " for c in map(chr, range(128)) if not (c.isalnum() or c.isspace())}
+)
 
 
 # The checks look at the same few strings many times per item; caching beats threading them.
 @functools.lru_cache(maxsize=1 << 14)
 def normalize(text: str) -> str:
     """Lowercase, NFKC, punctuation (and ``_``) to spaces, whitespace collapsed."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII_TO_SPACE).split())
     text = unicodedata.normalize("NFKC", text).lower().replace("_", " ")
     return _SPACE.sub(" ", _NON_WORD.sub(" ", text)).strip()
 
