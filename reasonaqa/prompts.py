@@ -67,13 +67,21 @@ class _Part:
         self.template = env.from_string(source)
         self.fixed = not jinja2.meta.find_undeclared_variables(env.parse(source))
         self._text: str | None = None
+        # Jinja copies its globals out of a ChainMap on every render, which costs more than
+        # rendering a prompt: flatten them once and pass them with the variables instead.
+        self._globals = dict(self.template.globals)
 
     def render(self, context: dict[str, Any]) -> str:
         if not self.fixed:
-            return self.template.render(context).strip()
+            return self._render(context)
         if self._text is None:
-            self._text = self.template.render().strip()
+            self._text = self._render({})
         return self._text
+
+    def _render(self, context: dict[str, Any]) -> str:
+        # What Template.render does, with the globals already flat (shared=True: as given).
+        ctx = self.template.new_context({**self._globals, **context}, shared=True)
+        return self.template.environment.concat(self.template.root_render_func(ctx)).strip()
 
 
 def _environment() -> ImmutableSandboxedEnvironment:

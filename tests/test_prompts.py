@@ -53,6 +53,29 @@ def test_sandbox_blocks_attribute_escapes(tmp_path: Path) -> None:
         TemplateStore(tmp_path).get("t").render(**CONTEXT)
 
 
+def test_user_templates_keep_jinja_globals_filters_and_a_fixed_system_part(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "You label sounds.\n---user---\n"
+        "{% for i in range(2) %}{{ i }}:{{ captions[i] | upper }}\n{% endfor %}{{ focus }}\n"
+    )
+    (tmp_path / "t.j2").write_text(source)
+    template = TemplateStore(tmp_path).get("t")
+    for focus in ("scene", "sources"):
+        system, user = template.render(**CONTEXT | {"focus": focus})
+        assert system["content"] == "You label sounds."
+        assert user["content"] == (
+            f"0:A DOG BARKS TWICE IN A QUIET YARD.\n1:BIRDS CHIRP WHILE A DOG BARKS.\n{focus}"
+        )
+
+
+def test_unsafe_fixed_system_part_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "t.j2").write_text("{{ ''.__class__.__mro__ }}\n---user---\n{{ caption }}\n")
+    with pytest.raises(InputError):
+        TemplateStore(tmp_path).get("t").render(**CONTEXT)
+
+
 def test_syntax_error_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "t.j2").write_text("sys\n---user---\n{% for x in captions %}\n")
     with pytest.raises(InputError, match=r"t\.j2"):
