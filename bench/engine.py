@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -158,7 +159,12 @@ def run_engine(base_url: str, manifest: Path, output: Path, concurrency: int) ->
 def worker_main(args: argparse.Namespace) -> None:
     pin_to(CLIENT_CPU)
     if args.worker == "engine":
-        from reasonaqa.engine import run  # noqa: F401  (import cost is not the engine's speed)
+        # Imports are not the engine's speed. pyarrow imports pandas (when installed) on its
+        # first conversion, which finalize makes, so that import is made here too.
+        from reasonaqa.engine import run  # noqa: F401
+
+        with contextlib.suppress(ImportError):
+            import pandas  # noqa: F401
     started, cpu_started = time.perf_counter(), cpu_seconds()
     accepted = None
     if args.worker == "bare":

@@ -121,3 +121,25 @@ def test_limiter_caps_requests_in_flight() -> None:
         return peak
 
     assert asyncio.run(scenario()) == 3
+
+
+def test_limiter_admits_more_waiters_as_the_limit_grows_back() -> None:
+    async def scenario() -> tuple[int, int]:
+        limiter = AdaptiveLimiter(maximum=8, cooldown_s=0.0)
+        limiter.on_overload()  # limit 4
+        peak = done = 0
+
+        async def one() -> None:
+            nonlocal peak, done
+            async with limiter:
+                peak = max(peak, limiter.in_flight)
+                await asyncio.sleep(0.005)
+                limiter.on_success()
+            done += 1
+
+        await asyncio.gather(*(one() for _ in range(200)))
+        return peak, done
+
+    peak, done = asyncio.run(scenario())
+    assert done == 200
+    assert peak == 8

@@ -48,7 +48,8 @@ class AdaptiveLimiter:
                     raise
                 if self.in_flight < int(self.limit):
                     self.in_flight += 1
-                    self._wake()  # the limit may have grown: let the next one try too
+                    if self.in_flight < int(self.limit):
+                        self._wake()  # the limit grew: there is room for the next one too
                     return
 
     def release(self) -> None:
