@@ -81,7 +81,7 @@ class OpenAIBackend:
         self.stats = TransportStats()
         self.schema_mode: str = "json_schema"
         self.n_supported = True
-        self._session: aiohttp.ClientSession | None = None
+        self._client: aiohttp.ClientSession | None = None
 
     async def complete(self, request: ChatRequest) -> Completion:
         if request.n > 1 and not self.n_supported:
@@ -114,7 +114,7 @@ class OpenAIBackend:
 
     async def _complete_once(self, request: ChatRequest) -> Completion:
         try:  # most requests succeed first time: skip building the retry machinery for them
-            return await self._post_with_format_fallback(request)
+            return await self._post(request)
         except RetryableError as err:
             if self.max_attempts == 1:
                 raise BackendError(err.reason, f"failed and retries are off: {err}") from err
@@ -130,7 +130,7 @@ class OpenAIBackend:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._post_with_format_fallback(request)
+                    return await self._post(request)
         except RetryableError as err:
             raise BackendError(
                 err.reason, f"gave up after {self.max_attempts} attempts: {err}"
@@ -147,34 +147,36 @@ class OpenAIBackend:
     def _count_retry(self, _state: RetryCallState) -> None:
         self.stats.retries += 1
 
-    async def _post_with_format_fallback(self, request: ChatRequest) -> Completion:
-        if self.schema_mode == "json_schema":
-            try:
-                return await self._post(request, "json_schema")
-            except SchemaFormatRejected:
-                completion = await self._post(request, "json_object")
-                self.schema_mode = "json_object"
-                return completion
-        return await self._post(request, "json_object")
+    async def _post(self, request: ChatRequest) -> Completion:
+        """One POST, in the server's structured-output dialect (learnt on the first refusal)."""
+        mode = self.schema_mode
+        if not self.limiter.try_acquire():
+            await self.limiter.acquire()
+        try:
+            status, text, retry_after = await self._send(self._body(request, mode))
+        finally:
+            self.limiter.release()
+        try:
+            return self._parse(status, text, retry_after, mode)
+        except SchemaFormatRejected:
+            # llama.cpp's server: HTTP 500 for json_schema, grammar via json_object + schema.
+            self.schema_mode = "json_object"
+            return await self._post(request)
 
-    async def _post(self, request: ChatRequest, schema_mode: str) -> Completion:
-        body = self._body(request, schema_mode)
-        session = await self._get_session()
-        async with self.limiter:
-            self.stats.requests += 1
-            try:
-                async with session.post(self._url, data=body, headers=JSON_HEADERS) as resp:
-                    status = resp.status
-                    self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-                    text = await resp.read()
-                    retry_after = _retry_after(resp.headers.get("Retry-After"))
-            except TimeoutError as err:
-                self.stats.timeouts += 1
-                self.limiter.on_overload()
-                raise RetryableError("timeout", f"no answer within {self.timeout_s}s") from err
-            except aiohttp.ClientError as err:
-                raise RetryableError("transport", f"{type(err).__name__}: {err}") from err
-        return self._parse(status, text, retry_after, schema_mode)
+    async def _send(self, body: bytes) -> tuple[int, bytes, float | None]:
+        self.stats.requests += 1
+        try:
+            async with self._session().post(self._url, data=body, headers=JSON_HEADERS) as resp:
+                status = resp.status
+                self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+                text = await resp.read()
+                return status, text, _retry_after(resp.headers.get("Retry-After"))
+        except TimeoutError as err:
+            self.stats.timeouts += 1
+            self.limiter.on_overload()
+            raise RetryableError("timeout", f"no answer within {self.timeout_s}s") from err
+        except aiohttp.ClientError as err:
+            raise RetryableError("transport", f"{type(err).__name__}: {err}") from err
 
     def _parse(
         self, status: int, text: bytes, retry_after: float | None, schema_mode: str
@@ -234,19 +236,19 @@ class OpenAIBackend:
             body["repeat_penalty"] = 1.0
         return orjson.dumps(body)
 
-    async def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+    def _session(self) -> aiohttp.ClientSession:
+        if self._client is None or self._client.closed:
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-            self._session = aiohttp.ClientSession(
+            self._client = aiohttp.ClientSession(
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 connector=aiohttp.TCPConnector(limit=self.limiter.maximum, ttl_dns_cache=300),
             )
-        return self._session
+        return self._client
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._client is not None:
+            await self._client.close()
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -136,13 +136,19 @@ class ItemProcessor:
         self.templates = templates
         self.llm = llm
         self.counters = counters
+        self.has_passes = config.grounding_enabled or config.audio_votes > 0
 
     async def process(self, item: WorkItem) -> FinishedRecord:
         attempt = _Attempt()
         try:
             parsed, codes = await self._generate(item, attempt)
             row = self._row(item, parsed, attempt.raw)
-            reason = codes[0] if codes else await self._second_passes(item, parsed, row, attempt)
+            if codes:
+                reason: str | None = codes[0]
+            elif self.has_passes:
+                reason = await self._second_passes(item, parsed, row, attempt)
+            else:
+                reason = None
         except ItemFailure as failure:
             row = self._row(item, None, failure.raw)
             return self._finished(item, "quarantined", failure.reason, row, attempt)
