@@ -35,7 +35,7 @@ def bench_checks(n: int = 20_000) -> float:
         options = rng.sample(SOUNDS, 4)
         mcqs.append(
             McqItem(
-                question=f"Which sound is heard around second {i % 9} of the clip?",
+                question=f"Which sound is heard around second {i} of the clip?",  # unique
                 options=options,
                 answer=options[0],
                 focus="sound_events",
