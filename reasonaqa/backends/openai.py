@@ -1,7 +1,7 @@
 """Any OpenAI-compatible chat endpoint (vLLM, OpenAI, llama.cpp's server...) over aiohttp.
 
 Structured output goes as ``response_format`` type ``json_schema``; a server that rejects it
-(llama.cpp answers HTTP 500) is asked once with ``{"type": "json_object", "schema": ...}`` and,
+(llama.cpp answers HTTP 500) is asked again with ``{"type": "json_object", "schema": ...}`` and,
 if that works, keeps getting it. ``n`` samples are fanned out as separate requests with
 consecutive seeds when the server returns fewer choices than asked. Network errors, 429 and
 5xx are retried with exponential backoff and jitter, honouring ``Retry-After``.
@@ -147,9 +147,9 @@ class OpenAIBackend:
     def _count_retry(self, _state: RetryCallState) -> None:
         self.stats.retries += 1
 
-    async def _post(self, request: ChatRequest) -> Completion:
+    async def _post(self, request: ChatRequest, mode: str | None = None) -> Completion:
         """One POST, in the server's structured-output dialect (learnt on the first refusal)."""
-        mode = self.schema_mode
+        mode = mode or self.schema_mode
         if not self.limiter.try_acquire():
             await self.limiter.acquire()
         try:
@@ -160,8 +160,9 @@ class OpenAIBackend:
             return self._parse(status, text, retry_after, mode)
         except SchemaFormatRejected:
             # llama.cpp's server: HTTP 500 for json_schema, grammar via json_object + schema.
+            completion = await self._post(request, "json_object")
             self.schema_mode = "json_object"
-            return await self._post(request)
+            return completion
 
     async def _send(self, body: bytes) -> tuple[int, bytes, float | None]:
         self.stats.requests += 1

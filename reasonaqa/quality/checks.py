@@ -61,7 +61,8 @@ class _PhraseRule:
     Python's ``re`` tries each alternative at each position, a few microseconds per field;
     a substring search for the literals is a hundred times cheaper and rules most texts out,
     so the regex only runs on the few that contain one. Searched in lowercased text (three
-    times faster than IGNORECASE). ``tests/test_checks.py`` has an example per alternative.
+    times faster than IGNORECASE). ``tests/test_checks.py`` has Hypothesis write texts that
+    match each alternative and checks that they contain one of its literals.
     """
 
     def __init__(self, alternatives: dict[str, tuple[str, ...]]) -> None:
@@ -270,7 +271,7 @@ def _alnum_count(text: str) -> int:
 
 
 def _is_garbage(field: _Field, distinct: set[str]) -> bool:
-    """Shape rules; markup and character runs are checked on all fields at once."""
+    """Shape rules of one field (markup and character runs are regex rules, checked apart)."""
     tokens, text = field.tokens, field.text
     if _alnum_count(text) / len("".join(text.split())) < 0.6:
         return True  # mostly symbols
