@@ -173,6 +173,7 @@ class RunSession:
         done: Counter[str] = Counter()
         for (status, _reason), count in self.journal.status_counts().items():
             done[status] += count
+        self.resumed = sum(done.values()) > 0
         self.progress = Progress(
             self.paths.progress, total, done, counters, retries, config.progress
         )
@@ -181,6 +182,9 @@ class RunSession:
     def pending_items(self, batch_size: int = 512) -> Iterator[list[WorkItem]]:
         """Work items in manifest order, in batches, without the ones already committed."""
         items = iter_work(self.config, read_manifest(self.config.manifest))
+        if not self.resumed:  # nothing was committed before: every item is pending
+            yield from _batched(items, batch_size)
+            return
         for batch in _batched(items, batch_size):
             committed = self.journal.committed_among([item.record_id for item in batch])
             yield [item for item in batch if item.record_id not in committed]
