@@ -1,17 +1,18 @@
 """Engine throughput: a bare aiohttp POST loop and the generate engine end to end, same server.
 
-    .venv/bin/python bench/engine.py                       # engine 10k and 100k, bare 10k x3
+    .venv/bin/python bench/engine.py      # bare, engine 10k, bare, engine 100k, bare
     .venv/bin/python bench/engine.py --sizes 10000 --json out.json
 
 Starts the fault server in instant mode pinned to core 0. Each client run is a fresh
 subprocess pinned to core 1 (so its peak RSS is its own): a bare loop that POSTs
 engine-shaped requests with bounded concurrency and reads the bodies, and
 ``reasonaqa.engine.run.generate`` on a synthetic manifest (render, call, parse, validate,
-journal, shard). The bare loop runs before each engine run and after the last; the speed of
-a shared 2-core machine drifts, so rates are compared with the fastest bare run (the
-strictest ratio). Requests are counted by the server. Prints a markdown table: requests/s,
-client CPU-seconds per 1,000 requests, peak RSS, each run's rate over the fastest bare
-rate, and the peak RSS at the largest size over the smallest.
+journal, shard). Requests are counted by the server. The speed of a shared machine drifts
+from minute to minute, so the bare loop runs before the first engine run and after each
+(bare, engine 10k, bare, engine 100k, bare), and each engine run's rate is compared with the
+mean of the two bare runs around it; the ratio to the fastest bare run, the strictest
+reading, is printed beside it. Prints a markdown table: requests/s, client CPU-seconds per
+1,000 requests, peak RSS, the ratios, and the peak RSS at the largest size over the smallest.
 
 Targets (issue 3): engine >= 2,000 requests/s and >= 40% of the bare rate; RSS at 100k
 within 10% of 10k.
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -254,19 +256,26 @@ def measure_engine(base_url: str, requests: int, concurrency: int, workdir: Path
     return measure(f"engine {requests // 1000}k", base_url, args)
 
 
-def table(bares: list[Measurement], engines: list[Measurement]) -> str:
-    bare = max(bares, key=lambda m: m.rate)
+def table(runs: list[Measurement]) -> str:
+    """Runs in the order they ran: bare, engine, bare, engine, ..., bare."""
+    bares = [m for m in runs if m.accepted is None]
+    engines = [m for m in runs if m.accepted is not None]
+    fastest = max(bares, key=lambda m: m.rate)
     lines = [
         "| run | requests | accepted rows | wall s | requests/s | client CPU-s / 1k req "
-        "| server CPU-s / 1k req | peak RSS MiB | rate / bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU-s / 1k req | peak RSS MiB | rate / bare runs around it "
+        "| rate / fastest bare run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for m in [*bares, *engines]:
-        accepted = "-" if m.accepted is None else f"{m.accepted:,}"
+    for i, m in enumerate(runs):
+        accepted = around = "-"
+        if m.accepted is not None:
+            accepted = f"{m.accepted:,}"
+            around = f"{m.rate / statistics.mean([runs[i - 1].rate, runs[i + 1].rate]):.0%}"
         lines.append(
             f"| {m.name} | {m.requests:,} | {accepted} | {m.wall_s:.1f} | {m.rate:,.0f} | "
             f"{m.cpu_per_1k:.3f} | {m.server_cpu_per_1k:.3f} | {m.peak_rss_mib:.0f} | "
-            f"{m.rate / bare.rate:.0%} |"
+            f"{around} | {m.rate / fastest.rate:.0%} |"
         )
     if len(engines) >= 2:
         ratio = engines[-1].peak_rss_mib / engines[0].peak_rss_mib
@@ -278,26 +287,25 @@ def table(bares: list[Measurement], engines: list[Measurement]) -> str:
 def orchestrate(args: argparse.Namespace) -> None:
     from reasonaqa.testing.servers import fault_server
 
-    bares: list[Measurement] = []
-    engines: list[Measurement] = []
+    runs: list[Measurement] = []
+    bares = 0
 
     def bare() -> None:
-        bares.append(measure_bare(url, args.bare, args.concurrency, len(bares) + 1))
-        print(f"{bares[-1].name}: {bares[-1].rate:,.0f} requests/s", file=sys.stderr)
+        nonlocal bares
+        bares += 1
+        runs.append(measure_bare(url, args.bare, args.concurrency, bares))
+        print(f"{runs[-1].name}: {runs[-1].rate:,.0f} requests/s", file=sys.stderr)
 
     with fault_server(mode="instant", cpu=SERVER_CPU) as url:
         bare()
         if not args.bare_only:
             with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
                 for size in args.sizes:
-                    if engines:
-                        bare()
-                    engines.append(measure_engine(url, size, args.concurrency, Path(tmp)))
-                    print(f"{engines[-1].name}: {engines[-1].rate:,.0f} req/s", file=sys.stderr)
-            bare()
-    print(table(bares, engines))
+                    runs.append(measure_engine(url, size, args.concurrency, Path(tmp)))
+                    print(f"{runs[-1].name}: {runs[-1].rate:,.0f} req/s", file=sys.stderr)
+                    bare()
+    print(table(runs))
     if args.json:
-        runs = [*bares, *engines]
         rows = [{**asdict(m), "rate": m.rate, "cpu_per_1k": m.cpu_per_1k} for m in runs]
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
