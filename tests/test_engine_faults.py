@@ -15,29 +15,23 @@ from reasonaqa.engine.run import EXIT_QUARANTINED, generate
 from reasonaqa.engine.work import count_work
 from reasonaqa.manifests import read_manifest
 from reasonaqa.testing.fault_server import FAULT_KINDS, uniform_rates
+from reasonaqa.testing.runs import fault_server_config
 from reasonaqa.testing.servers import fault_server
 
 QUARANTINE_REASONS = {"transport", "timeout", "schema", "semantic", "length"}
 
 
 def _config(manifest: Path, out: Path, url: str, **overrides: object) -> GenerateConfig:
-    values: dict[str, object] = dict(
-        manifest=manifest,
-        output=out,
-        backend="openai",
-        base_url=url,
-        model="fault-server",
-        per_caption=2,
-        audio_votes=2,
-        grounding=True,
-        concurrency=8,
-        timeout_s=1.0,
-        progress=False,
-        max_attempts=6,
-        shard_rows=50,
-    )
-    values.update(overrides)
-    return GenerateConfig(**values)  # type: ignore[arg-type]
+    settings: dict[str, object] = {
+        "per_caption": 2,
+        "audio_votes": 2,
+        "grounding": True,
+        "concurrency": 8,
+        "timeout_s": 1.0,
+        "max_attempts": 6,
+        "shard_rows": 50,
+    }
+    return fault_server_config(manifest, out, url, **(settings | overrides))
 
 
 def _all_rows(run: Path) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from reasonaqa.config import GenerateConfig, RunPaths
 from reasonaqa.engine.run import generate
 from reasonaqa.errors import InputError
 from reasonaqa.schemas import Clip
+from reasonaqa.testing.runs import fault_server_config
 from reasonaqa.testing.servers import fault_server
 
 
@@ -33,19 +34,13 @@ def _manifest(path: Path, clips: int) -> Path:
 
 
 def _config(manifest: Path, out: Path, url: str, **overrides: object) -> GenerateConfig:
-    values: dict[str, object] = dict(
-        manifest=manifest,
-        output=out,
-        backend="openai",
-        base_url=url,
-        model="fault-server",
-        tasks=["mcq"],
-        audio_votes=0,
-        grounding=False,
-        concurrency=16,
-        progress=False,
-    )
-    return GenerateConfig(**(values | overrides))  # type: ignore[arg-type]
+    settings: dict[str, object] = {
+        "tasks": ["mcq"],
+        "audio_votes": 0,
+        "grounding": False,
+        "concurrency": 16,
+    }
+    return fault_server_config(manifest, out, url, **(settings | overrides))
 
 
 def test_letters_are_balanced_over_a_thousand_mcqs(tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.run import generate
-from reasonaqa.testing.runs import comparable_rows, generate_command
+from reasonaqa.testing.runs import comparable_rows, fault_server_config, generate_command
 from reasonaqa.testing.servers import fault_server
 
 pytest.importorskip("ray")
@@ -24,20 +23,10 @@ ARGS = ["--per-caption", "2", "--audio-votes", "1", "--grounding", "--concurrenc
 
 
 def _local(manifest: Path, out: Path, url: str) -> None:
-    generate(
-        GenerateConfig(
-            manifest=manifest,
-            output=out,
-            backend="openai",
-            base_url=url,
-            model="fault-server",
-            per_caption=2,
-            audio_votes=1,
-            grounding=True,
-            concurrency=4,
-            progress=False,
-        )
+    config = fault_server_config(
+        manifest, out, url, per_caption=2, audio_votes=1, grounding=True, concurrency=4
     )
+    generate(config)
 
 
 def _ray_command(manifest: Path, out: Path, url: str) -> list[str]:

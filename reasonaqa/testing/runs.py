@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from reasonaqa.config import GenerateConfig
 from reasonaqa.testing.fault_server import MODEL_ID
 
 
@@ -18,6 +19,19 @@ def generate_command(manifest: Path, out: Path, url: str, *options: str) -> list
         "-o", str(out), "--backend", "openai", "--base-url", url, "--model", MODEL_ID,
         "--no-progress", *options,
     ]  # fmt: skip
+
+
+def fault_server_config(manifest: Path, out: Path, url: str, **settings: object) -> GenerateConfig:
+    """The in-process twin of ``generate_command``: a run against a test server at ``url``."""
+    values: dict[str, object] = {
+        "manifest": manifest,
+        "output": out,
+        "backend": "openai",
+        "base_url": url,
+        "model": MODEL_ID,
+        "progress": False,
+    }
+    return GenerateConfig.model_validate(values | settings)
 
 
 def comparable_rows(run: Path) -> pd.DataFrame:
