@@ -113,7 +113,8 @@ def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa
     placed = pa.ListArray.from_arrays(options.offsets, values)
     letters = np.full(table.num_rows, None, dtype=object)
     letters[is_mcq] = np.array(list(LETTERS))[letter]
-    lengths = pc.utf8_length(options.values).to_numpy()[slots]  # stored order: answer first
+    # As balance.correct_is_longest counts them: stripped. Stored order: answer first.
+    lengths = pc.utf8_length(pc.utf8_trim_whitespace(options.values)).to_numpy()[slots]
     longest = int((lengths[:, 0] > lengths[:, 1:].max(axis=1)).sum())
     table = table.set_column(table.schema.get_field_index("options"), "options", placed)
     column = table.schema.get_field_index("answer_letter")
