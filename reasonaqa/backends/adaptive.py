@@ -38,12 +38,11 @@ class AdaptiveLimiter:
         # One event loop, no threads: checking and taking a slot cannot interleave, so the
         # common case needs no lock at all.
         while True:
+            if self.try_acquire():
+                return
             pause = self._paused_until - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
-            elif self.in_flight < int(self.limit) and not self._waiters:
-                self.in_flight += 1
-                return
             else:
                 waiter = asyncio.get_running_loop().create_future()
                 self._waiters.append(waiter)

@@ -349,7 +349,7 @@ def _option_codes(question: _Field, answer: _Field, options: list[_Field]) -> se
 
 
 def _contains(haystack: _Field, needle: _Field) -> bool:
-    """``needle`` occurs in ``haystack`` as whole words (see ``text.contains_phrase``)."""
+    """Whether ``needle`` occurs in ``haystack`` as whole words, after normalizing both."""
     return bool(needle.normalized) and f" {needle.normalized} " in f" {haystack.normalized} "
 
 

@@ -1,4 +1,4 @@
-"""Text normalization shared by the checks, the balancer and the duplicate filter.
+"""Text normalization shared by the checks, the balancer and duplicate detection.
 
 Two strings are "the same" when they are equal after lowercasing, dropping punctuation and
 collapsing whitespace: "A dog." and "a dog" name one option.
@@ -31,12 +31,6 @@ def normalize(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return normalize(text).split()
-
-
-def contains_phrase(haystack: str, needle: str) -> bool:
-    """Whether ``needle`` occurs in ``haystack`` as whole words, after normalizing both."""
-    needle_n = normalize(needle)
-    return bool(needle_n) and f" {needle_n} " in f" {normalize(haystack)} "
 
 
 def option_index(options: list[str], answer: str) -> int | None:
