@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
 import orjson
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from reasonaqa.backends.adaptive import AdaptiveLimiter
 from reasonaqa.backends.base import BackendError, ChatRequest, Completion
@@ -76,8 +70,7 @@ class OpenAIBackend:
         self.limiter = AdaptiveLimiter(maximum=concurrency)
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
-        self._backoff = wait_exponential_jitter(multiplier=1.0, max=max_backoff_s, jitter=0.5)
-        self._first_backoff_s = 0.5
+        self.max_backoff_s = max_backoff_s
         self.stats = TransportStats()
         self.schema_mode: str = "json_schema"
         self.n_supported = True
@@ -113,39 +106,21 @@ class OpenAIBackend:
         )
 
     async def _complete_once(self, request: ChatRequest) -> Completion:
-        try:  # most requests succeed first time: skip building the retry machinery for them
-            return await self._post(request)
-        except RetryableError as err:
-            if self.max_attempts == 1:
-                raise BackendError(err.reason, f"failed and retries are off: {err}") from err
-            self.stats.retries += 1
-            await asyncio.sleep(max(self._first_backoff_s, err.retry_after_s or 0.0))
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(RetryableError),
-            stop=stop_after_attempt(self.max_attempts - 1),
-            wait=self._wait,
-            before_sleep=self._count_retry,
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._post(request)
-        except RetryableError as err:
-            raise BackendError(
-                err.reason, f"gave up after {self.max_attempts} attempts: {err}"
-            ) from err
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await self._post(request)
+            except RetryableError as err:
+                if attempt == self.max_attempts:
+                    raise BackendError(
+                        err.reason, f"gave up after {self.max_attempts} attempt(s): {err}"
+                    ) from err
+                self.stats.retries += 1
+                await asyncio.sleep(max(self._backoff_s(attempt), err.retry_after_s or 0.0))
+        raise AssertionError("unreachable: max_attempts >= 1")
 
-    def _wait(self, state: RetryCallState) -> float:
-        backoff = self._backoff(state)
-        outcome = state.outcome
-        err = outcome.exception() if outcome is not None else None
-        retry_after = getattr(err, "retry_after_s", None)
-        return max(backoff, retry_after or 0.0)
-
-    def _count_retry(self, _state: RetryCallState) -> None:
-        self.stats.retries += 1
+    def _backoff_s(self, attempt: int) -> float:
+        """0.5 s, 1 s, 2 s, ... up to the cap, plus up to 0.5 s of jitter."""
+        return min(self.max_backoff_s, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.5)
 
     async def _post(self, request: ChatRequest, mode: str | None = None) -> Completion:
         """One POST, in the server's structured-output dialect (learnt on the first refusal)."""
