@@ -10,7 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from reasonaqa.manifests import build_manifest, count_manifest, read_manifest, write_manifest
+from reasonaqa.sources.manifests import (
+    build_manifest,
+    count_manifest,
+    read_manifest,
+    write_manifest,
+)
 
 ROWS = 49_838
 

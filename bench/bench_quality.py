@@ -72,7 +72,7 @@ def bench_dedup(n: int, per_clip: int = 30) -> tuple[float, int]:
 
 STATS_CHILD = """
 import json, resource, sys, time
-from reasonaqa.quality.report import compute_stats, write_report
+from reasonaqa.card.report import compute_stats, write_report
 start = time.perf_counter()
 stats = compute_stats(sys.argv[1])
 computed = time.perf_counter() - start

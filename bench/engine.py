@@ -143,7 +143,7 @@ async def bare_loop(base_url: str, total: int, concurrency: int) -> None:
 def run_engine(base_url: str, manifest: Path, output: Path, concurrency: int) -> int:
     """Generate one MCQ per clip; returns the number of accepted rows."""
     from reasonaqa.config import GenerateConfig
-    from reasonaqa.engine.run import generate
+    from reasonaqa.engine.generate import generate
 
     config = GenerateConfig(
         backend="openai",

@@ -21,11 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from reasonaqa.dataset.merge import PartStream, merge_parts, tables_from_shards
+from reasonaqa.dataset.splits import Decontamination, SplitGuard
 from reasonaqa.export.hf import export_hf
 from reasonaqa.export.mellow import export_mellow
-from reasonaqa.merge import PartStream, merge_parts, tables_from_shards
 from reasonaqa.schemas import LETTERS, QA_SCHEMA
-from reasonaqa.splits import Decontamination, SplitGuard
 
 ROWS_PER_CLIP = 25
 SHARD_ROWS = 50_000

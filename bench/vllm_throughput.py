@@ -34,11 +34,15 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 
 from reasonaqa.backends.base import ChatRequest  # noqa: E402
 from reasonaqa.backends.vllm import VllmBackend  # noqa: E402
-from reasonaqa.config import DEFAULT_PROMPTS_DIR, GenerateConfig  # noqa: E402
-from reasonaqa.engine.item import SCHEMAS  # noqa: E402
-from reasonaqa.engine.work import FOCUS_DESCRIPTIONS, iter_work  # noqa: E402
-from reasonaqa.manifests import read_manifest  # noqa: E402
-from reasonaqa.prompts import TemplateStore  # noqa: E402
+from reasonaqa.config import (  # noqa: E402
+    DEFAULT_PROMPTS_DIR,
+    GenerateConfig,
+    SamplingConfig,
+)
+from reasonaqa.engine.requests import generation_request, item_context  # noqa: E402
+from reasonaqa.engine.work import iter_work  # noqa: E402
+from reasonaqa.prompts.store import TemplateStore  # noqa: E402
+from reasonaqa.sources.manifests import read_manifest  # noqa: E402
 
 SAMPLE_MANIFEST = REPO_ROOT / "manifests" / "sample.jsonl"
 
@@ -69,25 +73,11 @@ def mcq_requests(count: int, max_tokens: int) -> list[ChatRequest]:
         limit=count,
     )
     template = TemplateStore(DEFAULT_PROMPTS_DIR).get("mcq_expert")
-    requests = []
-    for item in iter_work(config, read_manifest(SAMPLE_MANIFEST)):
-        messages = template.render(
-            captions=list(item.clip.captions),
-            caption=item.caption,
-            focus=item.focus,
-            focus_description=FOCUS_DESCRIPTIONS[item.focus],
-            dataset=item.clip.dataset,
-        )
-        requests.append(
-            ChatRequest(
-                messages=messages,
-                schema=SCHEMAS["mcq"],
-                schema_name="McqItem",
-                max_tokens=max_tokens,
-                seed=item.seed,
-            )
-        )
-    return requests
+    sampling = SamplingConfig(max_tokens=max_tokens)
+    return [
+        generation_request(item, template.render(**item_context(item)), sampling)
+        for item in iter_work(config, read_manifest(SAMPLE_MANIFEST))
+    ]
 
 
 def run_direct(backend: VllmBackend, requests: list[ChatRequest]) -> Timing:

@@ -16,7 +16,7 @@ $(VLLM_MODEL)/config.json: $(VLLM_STAMP)
 	test -f $@ || $(VLLM_VENV)/bin/python scripts/export_smollm2_hf.py $(VLLM_MODEL)
 
 test-vllm: $(VLLM_MODEL)/config.json
-	$(VLLM_ENV) $(VLLM_VENV)/bin/pytest tests/vllm_backend -m vllm -q -p no:cacheprovider
+	$(VLLM_ENV) $(VLLM_VENV)/bin/pytest tests/integration/vllm -m vllm -q -p no:cacheprovider
 
 bench-vllm: $(VLLM_MODEL)/config.json
 	$(VLLM_ENV) $(VLLM_VENV)/bin/python bench/vllm_throughput.py --model $(VLLM_MODEL)

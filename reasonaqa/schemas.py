@@ -90,6 +90,12 @@ def llm_json_schema(model: type[BaseModel]) -> dict[str, typing.Any]:
     return model.model_json_schema()
 
 
+# Derived once: requests share these objects (the request key digests each schema once).
+LLM_SCHEMAS: dict[str, dict[str, typing.Any]] = {
+    name: llm_json_schema(model) for name, model in LLM_CONTRACTS.items()
+}
+
+
 # --- The QA row: one line of a shard ------------------------------------------------------
 
 
@@ -189,6 +195,20 @@ MELLOW_KEYS: tuple[str, ...] = (
     "answer",
     "subtype",
 )
+
+# Why an item was quarantined (no valid item or verdict could be had), with what each means.
+QuarantineReason = Literal[
+    "transport", "timeout", "length", "schema", "semantic", "judge_unreadable"
+]
+QUARANTINE_REASONS: dict[QuarantineReason, str] = {
+    "transport": "the request failed for good after retries (connection, HTTP error)",
+    "timeout": "no answer within the request timeout, after retries",
+    "length": "the reply was cut off twice, the second time with twice the tokens",
+    "schema": "the reply was not valid JSON of the contract, twice (once with the error fed back)",
+    "semantic": "the reply broke the contract's rules (four distinct options, the answer one of "
+    "them), twice",
+    "judge_unreadable": "a grounding or audio-dependence reply was not a verdict, twice",
+}
 
 # Rejected and quarantined rows keep every QA column plus why they were set aside.
 SET_ASIDE_SCHEMA: pa.Schema = QA_SCHEMA.append(pa.field("reason", pa.string(), nullable=False))

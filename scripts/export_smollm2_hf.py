@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, LlamaForCausalLM
 
-from reasonaqa.embedded_model import smollm2_gguf_path
+from reasonaqa.config import smollm2_gguf_path
 
 
 def export(target: Path, dtype: torch.dtype = torch.bfloat16) -> Path:

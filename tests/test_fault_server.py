@@ -299,7 +299,7 @@ def test_llama_server_returns_a_schema_valid_mcq() -> None:
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python is not installed")
     try:
-        from reasonaqa.embedded_model import smollm2_gguf_path
+        from reasonaqa.config import smollm2_gguf_path
 
         smollm2_gguf_path()
     except InputError as err:

@@ -20,8 +20,8 @@ from reasonaqa.mellow.evaluate import evaluate
 from reasonaqa.mellow.train import train
 
 pytest.importorskip("transformers")
-build_module = pytest.importorskip("reasonaqa.build")
-recipe_module = pytest.importorskip("reasonaqa.recipe")
+build_module = pytest.importorskip("reasonaqa.dataset.build")
+recipe_module = pytest.importorskip("reasonaqa.dataset.recipe")
 
 SAMPLE_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sample.yaml"
 

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from reasonaqa.schemas import QA_COLUMNS, QA_SCHEMA, DetailItem, McqItem, empty_row, llm_json_schema
-from reasonaqa.shards import rows_to_table
+from reasonaqa.storage.shards import rows_to_table
 
 
 def test_json_schema_is_derived_from_the_contract() -> None:

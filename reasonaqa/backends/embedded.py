@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonaqa.backends.base import ChatRequest, Completion
-from reasonaqa.embedded_model import EMBEDDED_MODEL_NAME, smollm2_gguf_path
+from reasonaqa.config import EMBEDDED_MODEL_NAME, smollm2_gguf_path
 from reasonaqa.errors import InputError
 
 

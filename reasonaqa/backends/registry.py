@@ -39,7 +39,7 @@ def make_backend(config: GenerateConfig) -> Backend:
 def model_name(config: GenerateConfig) -> str:
     """The model id a backend will report, known without loading it (for fingerprints)."""
     if config.backend == "embedded":
-        from reasonaqa.embedded_model import EMBEDDED_MODEL_NAME
+        from reasonaqa.config import EMBEDDED_MODEL_NAME
 
         return Path(config.model).stem if config.model else EMBEDDED_MODEL_NAME
     if not config.model:

@@ -1,11 +1,17 @@
-"""Command-line interface: the top layer. Each command group lives in its own module."""
+"""Command-line interface: the top layer. Each command group lives in its own module.
+
+Every failure ends as one line on stderr: usage errors as click's usage message (exit 2),
+bad input and OS errors (read-only folder, full disk, a file where a folder belongs) as
+``error: ...`` (exit 2), Ctrl-C with the command that resumes (exit 130).
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
+from types import ModuleType
 
-import click
+import typer
 
 from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
@@ -17,18 +23,41 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"reasonaqa.cli.{_name}")
 
 
+def _click_modules() -> list[ModuleType]:
+    """The click that typer actually raises from: newer typers vendor their own copy."""
+    modules = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return modules
+
+
+_CLICK = _click_modules()
+CLICK_ERRORS = tuple(m.ClickException for m in _CLICK)
+# Click turns Ctrl-C into Abort; typer 0.29 defines its own Abort beside the vendored click.
+ABORTS = tuple({typer.Abort, *(m.Abort for m in _CLICK if hasattr(m, "Abort"))})
+
+
 def main() -> None:
     """Entry point: bad input becomes one line on stderr and exit status 2."""
     try:
         code = app(standalone_mode=False)
     except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted: rerun the same command to resume", file=sys.stderr)
-        sys.exit(130)
+        _fail(f"error: {err}", 2)
+    except CLICK_ERRORS as err:
+        err.show()  # type: ignore[attr-defined]
+        sys.exit(err.exit_code)  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, *ABORTS):
+        _fail("interrupted: rerun the same command to resume", 130)
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"error: {where}{err.strerror or err}", 2)
     # Commands return an int exit status (for example "some items were quarantined").
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(line: str, code: int) -> None:
+    print(" ".join(line.split()), file=sys.stderr)
+    sys.exit(code)

@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from reasonaqa.build import build
 from reasonaqa.cli.app import app
-from reasonaqa.recipe import load_recipe
 
 
 class BackendChoice(enum.StrEnum):
@@ -37,6 +35,9 @@ def build_command(
     Writes OUT/data/{train,val,test}-NNNNN.parquet, OUT/_run.json and the OUT/_card/ card.
     Fails, writing no data, if any clip would sit in two splits. Rerunning resumes.
     """
+    from reasonaqa.dataset.build import build
+    from reasonaqa.dataset.recipe import load_recipe
+
     chosen = load_recipe(recipe).with_generation(
         backend=backend.value if backend is not None else None, base_url=base_url, model=model
     )

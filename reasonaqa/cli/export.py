@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from reasonaqa.cli.app import app
-from reasonaqa.export.hf import export_hf
-from reasonaqa.export.mellow import export_mellow
 
 export_app = typer.Typer(help="Export a run (or build) folder for Mellow or Hugging Face.")
 app.add_typer(export_app, name="export")
@@ -21,6 +19,8 @@ OutOption = Annotated[Path, typer.Option("--output", "-o", help="Folder to write
 @export_app.command("mellow")
 def mellow(run: RunArgument, output: OutOption) -> None:
     """Write train.json, val.json and test.json in Mellow's ReasonAQA record format."""
+    from reasonaqa.export.mellow import export_mellow
+
     for split, count in export_mellow(run, output).items():
         typer.echo(f"{output / f'{split}.json'}: {count} records", err=True)
 
@@ -28,6 +28,8 @@ def mellow(run: RunArgument, output: OutOption) -> None:
 @export_app.command("hf")
 def hf(run: RunArgument, output: OutOption) -> None:
     """Write a folder that datasets.load_dataset("parquet", data_dir=DIR) loads with splits."""
+    from reasonaqa.export.hf import export_hf
+
     for split, count in export_hf(run, output).items():
         typer.echo(f"{split}: {count} rows", err=True)
     typer.echo(f'load with datasets.load_dataset("parquet", data_dir="{output}")', err=True)

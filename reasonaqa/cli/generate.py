@@ -3,38 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reasonaqa.cli.app import app
-from reasonaqa.config import (
-    DEFAULT_PROMPTS_DIR,
-    GenerateConfig,
-    SamplingConfig,
-    VllmOptions,
-)
-from reasonaqa.engine.run import RunResult, generate, release_quarantined
+from reasonaqa.config import GenerateConfig, SamplingConfig, VllmOptions, defaults
 from reasonaqa.errors import InputError
+
+if TYPE_CHECKING:
+    from reasonaqa.engine.session import RunResult
+
+# Option defaults come from the config models: one source for every default.
+_G, _S, _V = defaults(GenerateConfig), defaults(SamplingConfig), defaults(VllmOptions)
 
 
 @app.command("generate")
 def generate_command(
     manifest: Annotated[Path, typer.Option("--manifest", "-m", help="clip manifest (JSONL)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="run folder")],
-    backend: Annotated[str, typer.Option(help="embedded | openai | vllm")] = "embedded",
+    backend: Annotated[str, typer.Option(help="embedded | openai | vllm")] = _G["backend"],
     model: Annotated[str | None, typer.Option(help="model name, HF folder or GGUF path")] = None,
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible URL, e.g. http://host:8000/v1")
     ] = None,
-    tasks: Annotated[str, typer.Option(help="comma-separated: mcq,detail")] = "mcq,detail",
-    variant: Annotated[str, typer.Option(help="prompt variant: plain | expert")] = "expert",
-    per_caption: Annotated[int, typer.Option(help="items per caption and task")] = 1,
+    tasks: Annotated[str, typer.Option(help="comma-separated: mcq,detail")] = ",".join(_G["tasks"]),
+    variant: Annotated[str, typer.Option(help="prompt variant: plain | expert")] = _G["variant"],
+    per_caption: Annotated[int, typer.Option(help="items per caption and task")] = _G[
+        "per_caption"
+    ],
     limit: Annotated[int | None, typer.Option(help="stop after N work items")] = None,
-    seed: Annotated[int, typer.Option(help="run seed; per-record seeds derive from it")] = 0,
-    prompts: Annotated[Path, typer.Option(help="folder of Jinja templates")] = DEFAULT_PROMPTS_DIR,
-    temperature: Annotated[float, typer.Option()] = 0.7,
-    max_tokens: Annotated[int, typer.Option()] = 512,
+    seed: Annotated[int, typer.Option(help="run seed; per-record seeds derive from it")] = _G[
+        "seed"
+    ],
+    prompts: Annotated[Path, typer.Option(help="folder of Jinja templates")] = _G["prompts_dir"],
+    temperature: Annotated[float, typer.Option()] = _S["temperature"],
+    max_tokens: Annotated[int, typer.Option()] = _S["max_tokens"],
     grounding: Annotated[
         bool | None,
         typer.Option(
@@ -42,12 +46,14 @@ def generate_command(
             help="second-pass grounding check (default: on, off for embedded)",
         ),
     ] = None,
-    audio_votes: Annotated[int, typer.Option(help="no-caption votes per MCQ (0 turns it off)")] = 3,
+    audio_votes: Annotated[
+        int, typer.Option(help="no-caption votes per MCQ (0 turns it off)")
+    ] = _G["audio_votes"],
     concurrency: Annotated[
         int | None, typer.Option(help="most requests in flight [default: 16; 256 with vllm]")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = 120.0,
-    shard_rows: Annotated[int, typer.Option(help="rows per Parquet shard")] = 50_000,
+    timeout: Annotated[float, typer.Option(help="seconds per request")] = _G["timeout_s"],
+    shard_rows: Annotated[int, typer.Option(help="rows per Parquet shard")] = _G["shard_rows"],
     force_new: Annotated[
         bool, typer.Option(help="start over in a folder made with other settings")
     ] = False,
@@ -56,8 +62,12 @@ def generate_command(
         str | None,
         typer.Option(help="run on Ray: 'local' or a cluster address (ray://host:10001 or auto)"),
     ] = None,
-    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model")] = 1,
-    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory")] = 0.9,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model")] = _V[
+        "tensor_parallel_size"
+    ],
+    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory")] = _V[
+        "gpu_memory_utilization"
+    ],
     max_model_len: Annotated[int | None, typer.Option(help="vllm: context length")] = None,
 ) -> int:
     """Generate multiple-choice and detailed QA for every clip of a manifest."""
@@ -106,6 +116,8 @@ def retry_failed_command(
     """Re-run only the quarantined items of a run, with its saved settings."""
     overrides = {"base_url": base_url, "concurrency": concurrency, "timeout_s": timeout}
     overrides = {key: value for key, value in overrides.items() if value is not None}
+    from reasonaqa.engine.session import release_quarantined
+
     config, count = release_quarantined(run, overrides | {"progress": progress})
     typer.echo(f"retrying {count} quarantined items")
     return _report(_execute(config, None))
@@ -113,6 +125,8 @@ def retry_failed_command(
 
 def _execute(config: GenerateConfig, ray: str | None) -> RunResult:
     if ray is None:
+        from reasonaqa.engine.generate import generate
+
         return generate(config)
     from reasonaqa.engine.distributed import generate_on_ray
 

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from reasonaqa.cli.app import app
-from reasonaqa.manifests import build_manifest, manifest_format, write_manifest
 
 
 class Kind(enum.StrEnum):
@@ -47,6 +46,8 @@ def manifest(
 
     Errors name the file, the data row (counted from 1, the header not counted) and the column.
     """
+    from reasonaqa.sources.manifests import build_manifest, manifest_format, write_manifest
+
     manifest_format(output)  # a wrong suffix fails before the CSVs are read
     clips = build_manifest(
         kind.value,

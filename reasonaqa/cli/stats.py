@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from reasonaqa.cli.app import app
-from reasonaqa.config import RunPaths
 from reasonaqa.errors import InputError
+from reasonaqa.storage.layout import RunPaths
 
 
 @app.command("stats")
@@ -22,7 +22,7 @@ def stats(
 ) -> None:
     """Count a run's rows, letters, lengths and rejections; write its dataset card and plots."""
     # Imported here: matplotlib and pyarrow compute would slow every other command's start.
-    from reasonaqa.quality.report import compute_stats, write_report
+    from reasonaqa.card.report import compute_stats, write_report
 
     if not run.is_dir():
         raise InputError("run folder does not exist", file=run)

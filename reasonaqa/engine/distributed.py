@@ -11,19 +11,23 @@ redone from scratch, and since a record id is written once, nothing is duplicate
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import itertools
 from typing import Any
 
 from reasonaqa.backends.base import Backend, Completion
 from reasonaqa.backends.registry import make_backend, model_name
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine import loop as event_loop
-from reasonaqa.engine.item import CachedLLM, EngineCounters, ItemProcessor, MemoryResponses
-from reasonaqa.engine.journal import FinishedRecord
-from reasonaqa.engine.run import RunResult, RunSession, checked_templates
+from reasonaqa.engine.item import ItemProcessor
+from reasonaqa.engine.llm import CachedLLM, MemoryResponses
+from reasonaqa.engine.pool import pool_width, process_items
+from reasonaqa.engine.preflight import checked_templates
+from reasonaqa.engine.records import EngineCounters, FinishedRecord
+from reasonaqa.engine.session import RunResult, RunSession
 from reasonaqa.engine.work import WorkItem
 from reasonaqa.errors import InputError
-from reasonaqa.prompts import TemplateStore
+from reasonaqa.prompts.store import TemplateStore
+from reasonaqa.storage.shards import batched
 
 UNIT_ITEMS = 64
 TASK_RETRIES = 5
@@ -38,9 +42,7 @@ def generate_on_ray(
     if not ray.is_initialized():
         ray.init(address=None if address == "local" else address, log_to_driver=False)
     counters = EngineCounters()
-    session = RunSession(
-        config, templates, model_name(config), counters, lambda: counters.feedback_retries
-    )
+    session = RunSession(config, templates, model_name(config), counters)
     try:
         event_loop.run(session.guard(_drive(ray, config, session, counters, units_in_flight)))
         return session.finish(config.backend)
@@ -60,7 +62,7 @@ async def _drive(
     limit = units_in_flight or max(2, int(ray.cluster_resources().get("CPU", 2)) * 2)
     config_json = config.model_dump_json()
     pending: list[Any] = []
-    for unit in _units(session):
+    for unit in batched(itertools.chain.from_iterable(session.pending_items()), UNIT_ITEMS):
         if len(pending) >= limit:
             pending = await _collect(ray, pending, session, counters)
         pending.append(task.remote(config_json, unit))
@@ -78,23 +80,10 @@ async def _collect(
         for key, completion in responses.items():
             session.journal.put_response(key, completion)
         for record in records:
-            session.commit(record)
+            session.add(record)
         session.journal.commit()  # one transaction per unit: a unit is committed whole
-        for name, value in unit_counters.items():
-            setattr(counters, name, getattr(counters, name) + value)
+        counters.add(unit_counters)
     return rest
-
-
-def _units(session: RunSession) -> Iterator[list[WorkItem]]:
-    unit: list[WorkItem] = []
-    for batch in session.pending_items():
-        for item in batch:
-            unit.append(item)
-            if len(unit) == UNIT_ITEMS:
-                yield unit
-                unit = []
-    if unit:
-        yield unit
 
 
 # --- worker side ---------------------------------------------------------------------------
@@ -110,25 +99,9 @@ def _process_unit(config_json: str, items: list[WorkItem]) -> UnitResult:
     store = MemoryResponses()
     processor = ItemProcessor(config, templates, CachedLLM(backend, store, counters), counters)
 
-    async def run_all() -> list[FinishedRecord]:
-        width = 1 if config.backend == "embedded" else config.in_flight
-        semaphore = asyncio.Semaphore(width)
-
-        async def one(item: WorkItem) -> FinishedRecord:
-            async with semaphore:
-                return await processor.process(item)
-
-        return list(await asyncio.gather(*(one(item) for item in items)))
-
-    records = loop.run_until_complete(run_all())
-    totals = {
-        "calls": counters.calls,
-        "prompt_tokens": counters.prompt_tokens,
-        "completion_tokens": counters.completion_tokens,
-        "length_retries": counters.length_retries,
-        "feedback_retries": counters.feedback_retries,
-    }
-    return records, store.new, totals
+    records: list[FinishedRecord] = []
+    loop.run_until_complete(process_items([items], processor, pool_width(config), records.append))
+    return records, store.new, counters.totals()
 
 
 def _worker_state(

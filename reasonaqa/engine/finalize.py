@@ -4,7 +4,7 @@ Runs once every record is committed, and again after any resume, always from the
 its output depends only on the set of records. Two passes, both streaming from SQLite:
 1. Clip by clip, ``clip_duplicates`` compares each clip's accepted questions (bounded memory).
 2. Split by split, in a seeded order, kept MCQs are dealt the letters a, b, c, d in turn
-   (exact 25% balance, as ``quality.balance.balanced_letters`` deals them). Rows arrive as
+   (exact 25% balance: ``quality.balance`` is the one home of the dealing rule). Rows arrive as
    JSON and are parsed by Arrow in batches; an MCQ's options were stored answer first with
    the distractors in a seeded order (``balance.canonical_options``), so placing the answer at its
    letter is one vectorised gather per batch.
@@ -14,30 +14,28 @@ their reason. New shards are written aside and published whole.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import operator
-import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from reasonaqa.config import RunPaths
 from reasonaqa.engine.journal import Journal
+from reasonaqa.quality.balance import PLACE, dealt_letters, letter_counts
 from reasonaqa.quality.dedup import clip_duplicates
 from reasonaqa.schemas import LETTERS, QA_SCHEMA, SET_ASIDE_SCHEMA
-from reasonaqa.shards import SplitShardWriter
-from reasonaqa.split_shards import publish_folder
+from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.publish import staged_folder
+from reasonaqa.storage.shards import SplitShardWriter
 
 BATCH_ROWS = 2048
-# PLACE[letter][slot]: which stored option (answer first) goes to each slot for that letter.
-PLACE = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [1, 2, 0, 3], [1, 2, 3, 0]])
 
 
 @dataclass
@@ -78,21 +76,22 @@ def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str]]:
 def _write_final(
     journal: Journal, paths: RunPaths, shard_rows: int, result: FinalizeResult
 ) -> None:
-    staging = _fresh(paths.root / "_finalize")
     dealt: Counter[str] = Counter()
     longest = 0
-    with SplitShardWriter(staging, QA_SCHEMA, shard_rows) as writer:
+    with (
+        staged_folder(paths.data) as staging,
+        SplitShardWriter(staging, QA_SCHEMA, shard_rows) as writer,
+    ):
         for split, table in _tables(journal.iter_final(), QA_SCHEMA):
             table, n_longest = _place_answers(table, dealt, split)
             longest += n_longest
             writer.write(split, table)
             result.by_split[split] = result.by_split.get(split, 0) + table.num_rows
-    publish_folder(staging, paths.data)
     result.accepted = sum(result.by_split.values())
     result.shards = sorted(f"data/{p.name}" for p in paths.data.glob("*.parquet"))
     mcqs = sum(dealt.values())
     result.correct_is_longest_rate = longest / mcqs if mcqs else None
-    result.letters = _letter_counts(dealt)
+    result.letters = letter_counts(dealt)
 
 
 def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa.Table, int]:
@@ -101,7 +100,7 @@ def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa
     count = int(is_mcq.sum())
     if not count:
         return table, 0
-    letter = (dealt[split] + np.arange(count)) % len(LETTERS)
+    letter = dealt_letters(dealt[split], count)
     dealt[split] += count
     options = table["options"].combine_chunks()
     offsets = options.offsets.to_numpy()
@@ -122,33 +121,28 @@ def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa
     return table, longest
 
 
-def _letter_counts(dealt: Counter[str]) -> dict[str, dict[str, int]]:
-    """Letters were dealt round-robin, so counts follow from the number of MCQs per split."""
-    n = len(LETTERS)
-    return {
-        split: {letter: total // n + (i < total % n) for i, letter in enumerate(LETTERS)}
-        for split, total in sorted(dealt.items())
-    }
-
-
 def _write_set_aside(
     journal: Journal, paths: RunPaths, shard_rows: int, result: FinalizeResult
 ) -> None:
     counts: dict[str, Counter[str]] = {"rejected": Counter(), "quarantined": Counter()}
     folders = {"rejected": paths.rejected, "quarantined": paths.quarantine}
-    staging = {status: _fresh(paths.root / f"_finalize_{status}") for status in folders}
-    writers = {s: SplitShardWriter(staging[s], SET_ASIDE_SCHEMA, shard_rows) for s in folders}
 
     def rows() -> Iterator[tuple[str, str]]:
         for status, reason, row in journal.iter_set_aside():
             counts[status][reason] += 1
             yield status, row
 
-    for status, table in _tables(rows(), SET_ASIDE_SCHEMA):
-        writers[status].write(status, table)
-    for status, writer in writers.items():
-        writer.close()
-        publish_folder(staging[status], folders[status])
+    with contextlib.ExitStack() as stack:
+        writers = {
+            status: stack.enter_context(
+                SplitShardWriter(
+                    stack.enter_context(staged_folder(folder)), SET_ASIDE_SCHEMA, shard_rows
+                )
+            )
+            for status, folder in folders.items()
+        }
+        for status, table in _tables(rows(), SET_ASIDE_SCHEMA):
+            writers[status].write(status, table)
     result.rejected = dict(sorted(counts["rejected"].items()))
     result.quarantined = dict(sorted(counts["quarantined"].items()))
 
@@ -173,9 +167,3 @@ def _parse(lines: list[str], schema: pa.Schema) -> pa.Table:
         read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
         parse_options=pajson.ParseOptions(explicit_schema=schema),
     )
-
-
-def _fresh(folder: Path) -> Path:
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonaqa.config import FINGERPRINT_FIELDS, GenerateConfig
-from reasonaqa.schemas import LLM_CONTRACTS, llm_json_schema
+from reasonaqa.schemas import LLM_SCHEMAS
 
 FINGERPRINT_VERSION = 1
 
@@ -27,7 +27,7 @@ def fingerprint_payload(
         "version": FINGERPRINT_VERSION,
         "config": values,
         "templates": dict(sorted(template_hashes.items())),
-        "schemas": {name: llm_json_schema(m) for name, m in sorted(LLM_CONTRACTS.items())},
+        "schemas": dict(sorted(LLM_SCHEMAS.items())),
         "manifest_sha256": file_sha256(config.manifest),
     }
 

@@ -1,127 +1,55 @@
-"""One work item through the LLM: ask, validate, feed errors back once, check, second passes.
+"""One work item through the LLM: prepare the request, call, process the reply.
 
-The outcome is a ``FinishedRecord``: accepted; rejected by a quality check (a valid item we
-do not want); or quarantined (no valid item could be had: transport, timeout, schema,
-semantic, length). Every LLM call goes through ``CachedLLM``, so a resumed run pays for no
-call twice.
+Generation: render the template, ask, retry once with twice the room on ``length``,
+validate with the pydantic contract, feed a validation error back once, run the
+deterministic checks. Then the second passes (grounding, audio-dependence votes) return
+their verdicts, and the row is built once from the item and everything learnt about it.
+
+The outcome is a ``FinishedRecord``: accepted; rejected by a quality check or a well-formed
+judge disagreement; or quarantined when no valid item or verdict could be had (transport,
+timeout, schema, semantic, length, judge_unreadable). Every call goes through ``CachedLLM``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
-from reasonaqa.backends.base import Backend, BackendError, ChatRequest, Completion, request_key
+from reasonaqa.backends.base import ChatRequest, Message
 from reasonaqa.config import GenerateConfig
-from reasonaqa.engine.journal import FinishedRecord
-from reasonaqa.engine.work import FOCUS_DESCRIPTIONS, WorkItem, derive_seed
-from reasonaqa.prompts import TemplateStore
+from reasonaqa.engine import requests
+from reasonaqa.engine.llm import CachedLLM, ItemFailure
+from reasonaqa.engine.records import EngineCounters, FinishedRecord, Status
+from reasonaqa.engine.work import WorkItem
+from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.quality import checks, passes
-from reasonaqa.quality.balance import canonical_options
-from reasonaqa.schemas import (
-    ChoiceVerdict,
-    DetailItem,
-    McqItem,
-    SupportVerdict,
-    empty_row,
-    llm_json_schema,
-)
+from reasonaqa.quality.balance import canonical_options, order_key
+from reasonaqa.schemas import LLM_CONTRACTS, DetailItem, McqItem, empty_row
 
 # Check codes that mean the reply broke the contract itself: worth one corrective retry.
 CONTRACT_CODES = frozenset({"options_count", "options_duplicate", "answer_not_in_options"})
-CONTRACTS: dict[str, type[McqItem] | type[DetailItem]] = {"mcq": McqItem, "detail": DetailItem}
-SCHEMAS = {
-    name: llm_json_schema(model)
-    for name, model in {
-        "mcq": McqItem,
-        "detail": DetailItem,
-        "choice": ChoiceVerdict,
-        "support": SupportVerdict,
-    }.items()
-}
+Parsed = McqItem | DetailItem
 
 
 @dataclass
-class EngineCounters:
-    """Live counts for progress; durable totals come from the journal."""
+class Attempt:
+    """What one item used: the request keys it asked (for ``retry-failed``), its last reply."""
 
-    calls: int = 0
-    cache_hits: int = 0
-    in_flight: int = 0
-    length_retries: int = 0
-    feedback_retries: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class ItemFailure(Exception):
-    def __init__(self, reason: str, raw: str | None, detail: str = "") -> None:
-        super().__init__(detail or reason)
-        self.reason = reason
-        self.raw = raw
-
-
-class ResponseStore(Protocol):
-    """Where answers are cached: the journal, or a Ray worker's memory until the driver commits."""
-
-    def get_response(self, key: str) -> Completion | None: ...
-
-    def put_response(self, key: str, completion: Completion) -> None: ...
-
-
-class MemoryResponses:
-    """A worker-side store: answers pass back to the driver, which journals them."""
-
-    def __init__(self) -> None:
-        self.new: dict[str, Completion] = {}
-
-    def get_response(self, key: str) -> Completion | None:
-        return self.new.get(key)
-
-    def put_response(self, key: str, completion: Completion) -> None:
-        self.new[key] = completion
-
-
-class CachedLLM:
-    """Store first, backend second; remembers which request keys an item used."""
-
-    def __init__(self, backend: Backend, store: ResponseStore, counters: EngineCounters) -> None:
-        self.backend = backend
-        self.store = store
-        self.counters = counters
-
-    async def __call__(self, request: ChatRequest, keys: list[str]) -> Completion:
-        key = request_key(request, self.backend.model)
-        keys.append(key)
-        cached = self.store.get_response(key)
-        if cached is not None:
-            self.counters.cache_hits += 1
-            return cached
-        if not self.backend.accepts_seed:
-            request = replace(request, seed=None)
-        self.counters.in_flight += 1
-        try:
-            completion = await self.backend.complete(request)
-        except BackendError as err:
-            raise ItemFailure(err.reason, err.raw, str(err)) from err
-        finally:
-            self.counters.in_flight -= 1
-        self.counters.calls += 1
-        self.counters.prompt_tokens += completion.prompt_tokens
-        self.counters.completion_tokens += completion.completion_tokens
-        self.store.put_response(key, completion)
-        return completion
-
-
-@dataclass
-class _Attempt:
     keys: list[str] = field(default_factory=list)
     raw: str | None = None
+
+
+@dataclass
+class PassVerdicts:
+    """What the second passes found; ``reason`` is set when the item is to be rejected."""
+
+    grounded: bool | None = None
+    audio_votes: list[str] | None = None
+    audio_contribution: str | None = None
+    reason: str | None = None
 
 
 class ItemProcessor:
@@ -139,79 +67,44 @@ class ItemProcessor:
         self.has_passes = config.grounding_enabled or config.audio_votes > 0
 
     async def process(self, item: WorkItem) -> FinishedRecord:
-        attempt = _Attempt()
+        attempt = Attempt()
         try:
             parsed, codes = await self._generate(item, attempt)
-            row = self._row(item, parsed, attempt.raw)
-            if codes:
-                reason: str | None = codes[0]
-            elif self.has_passes:
-                reason = await self._second_passes(item, parsed, row, attempt)
-            else:
-                reason = None
+            verdicts = PassVerdicts(reason=codes[0] if codes else None)
+            if verdicts.reason is None and self.has_passes:
+                verdicts = await self._second_passes(item, parsed, attempt.keys)
         except ItemFailure as failure:
-            row = self._row(item, None, failure.raw)
+            row = self._row(item, None, failure.raw, PassVerdicts())
             return self._finished(item, "quarantined", failure.reason, row, attempt)
-        if reason:
-            return self._finished(item, "rejected", reason, row, attempt)
-        return self._finished(item, "accepted", None, row, attempt)
+        row = self._row(item, parsed, attempt.raw, verdicts)
+        status: Status = "rejected" if verdicts.reason else "accepted"
+        return self._finished(item, status, verdicts.reason, row, attempt)
 
-    # -- generation ---------------------------------------------------------------------
+    # -- generation: prepare → call → process --------------------------------------------
 
-    async def _generate(
-        self, item: WorkItem, attempt: _Attempt
-    ) -> tuple[McqItem | DetailItem, list[str]]:
+    async def _generate(self, item: WorkItem, attempt: Attempt) -> tuple[Parsed, list[str]]:
         """A valid item and its quality-check codes (empty: it passed)."""
-        template = self.templates.get(item.template_id)
-        messages = template.render(
-            captions=list(item.clip.captions),
-            caption=item.caption,
-            focus=item.focus,
-            focus_description=FOCUS_DESCRIPTIONS[item.focus],
-            dataset=item.clip.dataset,
-        )
-        sampling = self.config.sampling
-        request = ChatRequest(
-            messages=messages,
-            schema=SCHEMAS[item.task],
-            schema_name=CONTRACTS[item.task].__name__,
-            max_tokens=sampling.max_tokens,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            seed=item.seed,
-        )
+        messages = self.templates.get(item.template_id).render(**requests.item_context(item))
+        request = requests.generation_request(item, messages, self.config.sampling)
         text = await self._ask(request, attempt)
         parsed, codes, error = self._validate(item, text)
         if parsed is not None:
             return parsed, codes
         # Feed the error back once: small models often fix what they are told.
         self.counters.feedback_retries += 1
-        retry = replace(
-            request,
-            messages=(
-                *request.messages,
-                {"role": "assistant", "content": text},
-                {
-                    "role": "user",
-                    "content": f"That reply was invalid: {error[1]} "
-                    "Reply again with only the corrected JSON object.",
-                },
-            ),
-        )
-        text = await self._ask(retry, attempt)
+        text = await self._ask(requests.feedback_request(request, text, error[1]), attempt)
         parsed, codes, error = self._validate(item, text)
         if parsed is None:
             raise ItemFailure(error[0], text, error[1])
         return parsed, codes
 
-    async def _ask(self, request: ChatRequest, attempt: _Attempt) -> str:
+    async def _ask(self, request: ChatRequest, attempt: Attempt) -> str:
         completion = await self.llm(request, attempt.keys)
         attempt.raw = completion.texts[0] if completion.texts else ""
         if completion.finish_reasons[:1] == ["length"]:
             # Cut off: one more try with twice the room, then give up as "length".
             self.counters.length_retries += 1
-            longer = replace(request, max_tokens=request.max_tokens * 2)
-            completion = await self.llm(longer, attempt.keys)
+            completion = await self.llm(requests.longer_request(request), attempt.keys)
             attempt.raw = completion.texts[0] if completion.texts else ""
             if completion.finish_reasons[:1] == ["length"]:
                 raise ItemFailure("length", attempt.raw)
@@ -220,7 +113,7 @@ class ItemProcessor:
     def _validate(self, item: WorkItem, text: str) -> tuple[Any, list[str], tuple[str, str]]:
         """(item, check codes, no error), or (None, [], (quarantine reason, message))."""
         try:
-            parsed = CONTRACTS[item.task].model_validate_json(text)
+            parsed = LLM_CONTRACTS[item.task].model_validate_json(text)
         except ValidationError as err:
             return None, [], ("schema", _short_error(err))
         captions = list(item.clip.captions)
@@ -233,24 +126,23 @@ class ItemProcessor:
             return parsed, codes, ("", "")
         return parsed, checks.check_detail(parsed, captions), ("", "")
 
-    # -- quality ------------------------------------------------------------------------
+    # -- second passes ------------------------------------------------------------------
 
-    async def _second_passes(
-        self, item: WorkItem, parsed: McqItem | DetailItem, row: dict[str, Any], attempt: _Attempt
-    ) -> str | None:
-        """Grounding (a rejection reason when it fails) and the audio-dependence votes."""
+    async def _second_passes(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> PassVerdicts:
+        """Grounding (a rejection when the judge disagrees) and the audio-dependence votes."""
+        verdicts = PassVerdicts()
         if self.config.grounding_enabled:
-            grounded = await self.grounded(item, parsed, attempt.keys)
-            row["grounded"] = grounded
-            if not grounded:
-                return "ungrounded"
+            verdicts.grounded = await self.grounded(item, parsed, keys)
+            if not verdicts.grounded:
+                verdicts.reason = "ungrounded"
+                return verdicts
         if isinstance(parsed, McqItem) and self.config.audio_votes > 0:
-            votes = await self.audio_votes(item, parsed, attempt.keys)
-            row["audio_votes"] = votes
-            row["audio_contribution"] = passes.audio_contribution(votes, parsed.answer)
-        return None
+            votes = await self.audio_votes(item, parsed, keys)
+            verdicts.audio_votes = votes
+            verdicts.audio_contribution = passes.audio_contribution(votes, parsed.answer)
+        return verdicts
 
-    async def grounded(self, item: WorkItem, parsed: McqItem | DetailItem, keys: list[str]) -> bool:
+    async def grounded(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> bool:
         """Does the LLM, reading the captions, reach the same answer (or judge it supported)?"""
         captions = list(item.clip.captions)
         if isinstance(parsed, McqItem):
@@ -258,57 +150,59 @@ class ItemProcessor:
             messages = self.templates.get("check_grounding_mcq").render(
                 captions=captions, question=parsed.question, options=options
             )
-            verdict = await self._verdict(item, "grounding", messages, "choice", keys)
-            return verdict is not None and passes.is_grounded(verdict, options, parsed.answer)
+            choice = await self._verdict(item, messages, "choice", keys, passes.read_choice)
+            return passes.is_grounded(choice, options, parsed.answer)
         messages = self.templates.get("check_grounding_detail").render(
             captions=captions, question=parsed.question, answer=parsed.answer
         )
-        verdict = await self._verdict(item, "grounding", messages, "support", keys)
-        return bool(verdict)
+        return bool(await self._verdict(item, messages, "support", keys, passes.read_support))
 
     async def audio_votes(self, item: WorkItem, parsed: McqItem, keys: list[str]) -> list[str]:
-        """The options the LLM picks from the question alone, without captions or audio."""
+        """The options the LLM picks from the question alone, without captions or audio.
+
+        Unreadable votes are dropped; when none is readable the item is quarantined.
+        """
         options = passes.shuffled_for_grounding(list(parsed.options), item.record_id + ":audio")
         messages = self.templates.get("check_audio_dependence").render(
             question=parsed.question, options=options
         )
-        request = self._pass_request(item, "audio", messages, "choice", n=self.config.audio_votes)
+        request = requests.judge_request(
+            messages, "choice", self.config.seed, item.record_id, "audio", self.config.audio_votes
+        )
         completion = await self.llm(request, keys)
-        return [
-            passes.chosen_option(_choice(text) or "", options) or "" for text in completion.texts
-        ]
+        choices = [passes.read_choice(text) for text in completion.texts]
+        readable = [c for c in choices if c is not None]
+        if not readable:
+            raise ItemFailure("judge_unreadable", completion.texts[0] if completion.texts else "")
+        return [passes.chosen_option(choice, options) or "" for choice in readable]
 
     async def _verdict(
         self,
         item: WorkItem,
-        name: str,
-        messages: tuple[dict[str, str], ...],
+        messages: tuple[Message, ...],
         kind: str,
         keys: list[str],
+        read: Any,
     ) -> Any:
-        completion = await self.llm(self._pass_request(item, name, messages, kind), keys)
-        text = completion.texts[0] if completion.texts else ""
-        return _choice(text) if kind == "choice" else _supported(text)
-
-    def _pass_request(
-        self, item: WorkItem, name: str, messages: tuple[dict[str, str], ...], kind: str, n: int = 1
-    ) -> ChatRequest:
-        # Judges answer briefly and near-greedily; votes keep some temperature to differ.
-        return ChatRequest(
-            messages=messages,
-            schema=SCHEMAS[kind],
-            schema_name=kind,
-            max_tokens=128,
-            temperature=0.7 if n > 1 else 0.0,
-            top_p=1.0,
-            seed=derive_seed(self.config.seed, item.record_id, name),
-            n=n,
+        """A judge's verdict; an unreadable reply is fed back once, then quarantined."""
+        request = requests.judge_request(
+            messages, kind, self.config.seed, item.record_id, "grounding"
         )
+        for attempt in range(2):
+            completion = await self.llm(request, keys)
+            text = completion.texts[0] if completion.texts else ""
+            verdict = read(text)
+            if verdict is not None:
+                return verdict
+            if attempt == 0:
+                self.counters.feedback_retries += 1
+                request = requests.feedback_request(request, text, "not a JSON verdict object.")
+        raise ItemFailure("judge_unreadable", text, "the judge's reply was not a verdict")
 
-    # -- rows ---------------------------------------------------------------------------
+    # -- the row ------------------------------------------------------------------------
 
     def _row(
-        self, item: WorkItem, parsed: McqItem | DetailItem | None, raw: str | None
+        self, item: WorkItem, parsed: Parsed | None, raw: str | None, verdicts: PassVerdicts
     ) -> dict[str, Any]:
         template = self.templates.get(item.template_id)
         clip = item.clip
@@ -339,15 +233,18 @@ class ItemProcessor:
             template_hash=template.hash,
             seed=item.seed,
             created_at=dt.datetime.now(dt.UTC).isoformat(),
+            grounded=verdicts.grounded,
+            audio_votes=verdicts.audio_votes or [],
+            audio_contribution=verdicts.audio_contribution,
         )
 
     def _finished(
         self,
         item: WorkItem,
-        status: str,
+        status: Status,
         reason: str | None,
         row: dict[str, Any],
-        attempt: _Attempt,
+        attempt: Attempt,
     ) -> FinishedRecord:
         return FinishedRecord(
             record_id=item.record_id,
@@ -362,28 +259,9 @@ class ItemProcessor:
         )
 
 
-def order_key(seed: int, record_id: str) -> str:
-    """A seeded, order-free sort key: finalize walks records in this order."""
-    return hashlib.blake2b(f"{seed}\x1f{record_id}".encode(), digest_size=12).hexdigest()
-
-
 def _short_error(err: ValidationError) -> str:
     parts = []
     for e in err.errors()[:3]:
         where = ".".join(str(p) for p in e["loc"]) or "reply"
         parts.append(f"{where}: {e['msg']}")
     return "; ".join(parts) + "."
-
-
-def _choice(text: str) -> str | None:
-    try:
-        return ChoiceVerdict.model_validate_json(text).answer
-    except ValidationError:
-        return None
-
-
-def _supported(text: str) -> bool | None:
-    try:
-        return SupportVerdict.model_validate_json(text).supported
-    except (ValidationError, json.JSONDecodeError):
-        return None

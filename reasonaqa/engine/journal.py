@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from reasonaqa.backends.base import Completion
+from reasonaqa.engine.records import FinishedRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,21 +50,6 @@ _FINALIZE_INDEXES = """
 CREATE INDEX IF NOT EXISTS records_status ON records (status, split, order_key);
 CREATE INDEX IF NOT EXISTS records_clip ON records (status, clip_key, order_key);
 """
-
-
-@dataclass(slots=True)
-class FinishedRecord:
-    """A record ready to commit. ``row`` is a JSON-ready QA row dict."""
-
-    record_id: str
-    status: str  # accepted | rejected | quarantined
-    reason: str | None
-    split: str
-    task: str
-    clip_key: str
-    order_key: str
-    request_keys: Sequence[str]
-    row: dict[str, Any]
 
 
 class Journal:
@@ -178,6 +162,10 @@ class Journal:
                 )
             )
         return found
+
+    def record_ids(self) -> set[str]:
+        """Every committed record id (for tests and tools; a run holds them all in memory)."""
+        return {row[0] for row in self.db.execute("SELECT record_id FROM records")}
 
     def status_counts(self) -> dict[tuple[str, str | None], int]:
         rows = self.db.execute(

@@ -10,14 +10,13 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from reasonaqa.atomic import write_text_atomic
-from reasonaqa.engine.item import EngineCounters
+from reasonaqa.engine.records import EngineCounters
+from reasonaqa.storage.atomic import write_text_atomic
 
 
 class Progress:
@@ -27,14 +26,12 @@ class Progress:
         total: int,
         done: Counter[str],
         counters: EngineCounters,
-        retries: Callable[[], int],
         show: bool,
     ) -> None:
         self.path = path
         self.total = total
         self.done = done  # status -> count, already including earlier sessions
         self.counters = counters
-        self._retries = retries
         self._start = time.monotonic()
         self._start_done = sum(done.values())
         self._bar = tqdm(
@@ -65,7 +62,7 @@ class Progress:
             "in_flight": self.counters.in_flight,
             "llm_calls": self.counters.calls,
             "cache_hits": self.counters.cache_hits,
-            "retries": self._retries(),
+            "retries": self.counters.transport_retries,
             "length_retries": self.counters.length_retries,
             "feedback_retries": self.counters.feedback_retries,
             "items_per_s": round(rate, 2),

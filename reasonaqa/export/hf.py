@@ -9,15 +9,19 @@ has one, becomes ``README.md`` with its plots under ``_card/plots`` where its li
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 
-from reasonaqa.config import RunPaths
 from reasonaqa.schemas import QA_SCHEMA
-from reasonaqa.shards import DEFAULT_SHARD_ROWS, SplitShardWriter, iter_batches
-from reasonaqa.split_shards import publish_folder, shards_by_split
+from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.publish import staged_folder
+from reasonaqa.storage.shards import (
+    DEFAULT_SHARD_ROWS,
+    SplitShardWriter,
+    iter_batches,
+    shards_by_split,
+)
 
 # QA columns kept, with their names in the export; provenance of the LLM call stays behind.
 COLUMNS = {
@@ -48,21 +52,14 @@ def export_hf(run: Path, out: Path, shard_rows: int = DEFAULT_SHARD_ROWS) -> dic
     out = Path(out)
     paths = RunPaths(Path(run))
     shards = shards_by_split(paths.data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         with SplitShardWriter(staging / "data", HF_SCHEMA, shard_rows) as writer:
             for split, files in sorted(shards.items()):
                 for batch in iter_batches(files, columns=list(COLUMNS)):
                     table = pa.Table.from_batches([batch]).select(list(COLUMNS))
                     writer.write(split, table.rename_columns(list(COLUMNS.values())))
-        counts = dict(writer.rows)
         _copy_card(paths, staging)
-        publish_folder(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return counts
+    return dict(writer.rows)
 
 
 def _copy_card(run: RunPaths, folder: Path) -> None:

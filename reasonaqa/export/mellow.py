@@ -13,12 +13,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from reasonaqa.atomic import atomic_path
-from reasonaqa.config import RunPaths
-from reasonaqa.recipe import SPLIT_NAMES
+from reasonaqa.dataset.recipe import SPLIT_NAMES
 from reasonaqa.schemas import LETTERS, MELLOW_KEYS
-from reasonaqa.shards import iter_batches
-from reasonaqa.split_shards import shards_by_split
+from reasonaqa.storage.atomic import atomic_path
+from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.shards import iter_batches, shards_by_split
 
 AUDIO_FOLDERS = {"audiocaps": "AudioCapsLarger", "clotho": "ClothoV21"}
 # Mellow lays audio out by source split; output split names map back to them.

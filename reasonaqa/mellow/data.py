@@ -29,7 +29,7 @@ from reasonaqa.mellow.audio import fit_length, read_audio
 from reasonaqa.mellow.config import DataConfig
 from reasonaqa.mellow.language_model import end_of_text_id
 from reasonaqa.schemas import LETTERS, MELLOW_KEYS
-from reasonaqa.shards import iter_batches, shard_paths
+from reasonaqa.storage.shards import iter_batches, shard_paths
 
 PAD_TOKEN = "!"
 SHARD_COLUMNS = [

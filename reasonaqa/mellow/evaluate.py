@@ -21,12 +21,12 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from reasonaqa.atomic import write_text_atomic
 from reasonaqa.mellow.checkpoints import load_mellow
 from reasonaqa.mellow.config import MellowConfig
 from reasonaqa.mellow.data import MellowDataset, QaExample, collate, read_examples
 from reasonaqa.mellow.language_model import load_tokenizer
 from reasonaqa.mellow.model import build_mellow
+from reasonaqa.storage.atomic import write_text_atomic
 
 _WORDS = re.compile(r"\w+")
 

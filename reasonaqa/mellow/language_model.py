@@ -13,7 +13,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from reasonaqa.embedded_model import smollm2_gguf_path
+from reasonaqa.config import smollm2_gguf_path
 from reasonaqa.errors import InputError
 
 END_OF_TEXT = "<|endoftext|>"

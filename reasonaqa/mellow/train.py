@@ -30,13 +30,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from reasonaqa.atomic import atomic_path
 from reasonaqa.errors import InputError
 from reasonaqa.mellow.checkpoints import load_htsat_audioset, load_mellow
 from reasonaqa.mellow.config import MellowConfig, ModelConfig, load_config
 from reasonaqa.mellow.data import Batch, MellowDataset, collate, epoch_batches, read_examples
 from reasonaqa.mellow.language_model import load_tokenizer
 from reasonaqa.mellow.model import Mellow, build_mellow
+from reasonaqa.storage.atomic import atomic_path
 
 CHECKPOINT_GLOB = "step-*.pt"
 

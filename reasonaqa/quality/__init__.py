@@ -1,1 +1,1 @@
-"""Quality controls: deterministic checks, answer balance, duplicates, second passes, report."""
+"""Quality: per-item checks, answer balance, near-duplicates, reading second-pass verdicts."""

@@ -1,9 +1,12 @@
-"""Answer-position balance: which letter each MCQ's correct option goes to.
+"""Answer-position balance: which letter each MCQ's correct option goes to. The one home of
+letter dealing: finalize deals with ``dealt_letters`` and ``PLACE``; ``balanced_letters`` is
+the same rule for a list of ids.
 
 A random shuffle only makes letters balanced on average; ReasonAQA's MCQ subsets ended up
 with "b" correct more often than all other letters together. Here the letters are dealt
-out, not drawn: the records of one split are put in a seeded hash order and given a, b, c, d
-in turn, so every letter's count is within one of the others (25% ± 1% from 100 items on).
+out, not drawn: the records of one split are put in their seeded ``order_key`` order and
+given a, b, c, d in turn, so every letter's count is within one of the others (25% ± 1% from
+100 items on).
 """
 
 from __future__ import annotations
@@ -12,8 +15,14 @@ import hashlib
 import itertools
 from collections.abc import Sequence
 
+import numpy as np
+
 from reasonaqa.quality.text import option_index
 from reasonaqa.schemas import LETTERS
+
+# PLACE[letter][slot]: which stored option (answer first, see ``canonical_options``) goes to
+# each slot when the answer is dealt that letter.
+PLACE = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [1, 2, 0, 3], [1, 2, 3, 0]])
 
 # The six orders of three distractors; a record's hash picks one (as a seeded shuffle would,
 # without building a random generator per record).
@@ -24,14 +33,35 @@ def _hash_key(seed: int, text: str) -> bytes:
     return hashlib.blake2b(f"{seed}\x1f{text}".encode(), digest_size=16).digest()
 
 
+def order_key(seed: int, record_id: str) -> str:
+    """A seeded, order-free sort key: finalize walks a split's records in this order."""
+    return hashlib.blake2b(f"{seed}\x1f{record_id}".encode(), digest_size=12).hexdigest()
+
+
+def dealt_letters(start: int, count: int) -> np.ndarray:
+    """Letter indexes for the next ``count`` MCQs of a split, ``start`` having been dealt."""
+    return (start + np.arange(count)) % len(LETTERS)
+
+
+def letter_counts(dealt: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Letters per split, which follow from the number of MCQs dealt in each split."""
+    n = len(LETTERS)
+    return {
+        split: {letter: total // n + (i < total % n) for i, letter in enumerate(LETTERS)}
+        for split, total in sorted(dealt.items())
+    }
+
+
 def balanced_letters(record_ids: Sequence[str], seed: int) -> dict[str, str]:
     """A letter per record of one split; depends on the set of ids and the seed, not their order.
 
-    Letters go round-robin over the ids sorted by a seeded hash, so a, b, c and d are each
-    correct for ⌊n/4⌋ or ⌈n/4⌉ records, and a record's letter does not follow from its id.
+    Letters go round-robin over the ids in ``order_key`` order, exactly as finalize deals
+    them, so a, b, c and d are each correct for ⌊n/4⌋ or ⌈n/4⌉ records, and a record's letter
+    does not follow from its id.
     """
-    ordered = sorted(set(record_ids), key=lambda rid: (_hash_key(seed, rid), rid))
-    return {rid: LETTERS[i % len(LETTERS)] for i, rid in enumerate(ordered)}
+    ordered = sorted(set(record_ids), key=lambda rid: order_key(seed, rid))
+    indexes = dealt_letters(0, len(ordered))
+    return {rid: LETTERS[i] for rid, i in zip(ordered, indexes, strict=True)}
 
 
 def place_answer(options: list[str], answer: str, letter: str, key: str) -> list[str]:

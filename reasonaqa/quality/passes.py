@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any, Literal
+from typing import Literal
+
+from pydantic import ValidationError
 
 from reasonaqa.quality.text import normalize, option_index
-from reasonaqa.schemas import LETTERS, ChoiceVerdict, llm_json_schema
+from reasonaqa.schemas import LETTERS, ChoiceVerdict, SupportVerdict
 
 AudioContribution = Literal["weak", "strong"]
 
@@ -46,15 +48,20 @@ def shuffled_for_grounding(options: list[str], key: str) -> list[str]:
             return [options[j] for j in order]
 
 
-def choice_schema(options: list[str]) -> dict[str, Any]:
-    """``ChoiceVerdict``'s JSON schema with ``answer`` limited to ``options``.
+def read_choice(reply: str) -> str | None:
+    """The ``answer`` of a choice verdict reply; None when the reply is not a valid verdict."""
+    try:
+        return ChoiceVerdict.model_validate_json(reply).answer
+    except ValidationError:
+        return None
 
-    Servers that enforce the schema with a grammar (llama.cpp, vLLM) then cannot return an
-    option that does not exist, so a small model's vote is always countable.
-    """
-    schema = llm_json_schema(ChoiceVerdict)
-    schema["properties"]["answer"] = {**schema["properties"]["answer"], "enum": list(options)}
-    return schema
+
+def read_support(reply: str) -> bool | None:
+    """The ``supported`` of a support verdict reply; None when the reply is not a valid verdict."""
+    try:
+        return SupportVerdict.model_validate_json(reply).supported
+    except ValidationError:
+        return None
 
 
 def chosen_option(reply: str, options: list[str]) -> str | None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from reasonaqa.config import GenerateConfig
+from reasonaqa.engine.journal import Journal
+from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.fault_server import MODEL_ID
 
 
@@ -42,11 +44,14 @@ def comparable_rows(run: Path) -> pd.DataFrame:
 
 def committed_ids(run: Path) -> set[str]:
     """Record ids in a run's journal; empty before the journal (or its tables) exists."""
-    journal = run / "_journal.sqlite"
-    if not journal.exists():
+    path = RunPaths(run).journal
+    if not path.exists():
         return set()
-    with sqlite3.connect(journal) as db:
-        try:
-            return {row[0] for row in db.execute("SELECT record_id FROM records")}
-        except sqlite3.OperationalError:  # killed before the tables were made
-            return set()
+    try:
+        journal = Journal(path)
+    except sqlite3.OperationalError:  # the writer holds its lock right now: nothing new yet
+        return set()
+    try:
+        return journal.record_ids()
+    finally:
+        journal.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reasonaqa.config import RunPaths
+from reasonaqa.config import DEFAULT_SHARD_ROWS
 from reasonaqa.quality.balance import balanced_letters, place_answer
 from reasonaqa.schemas import FOCUS_AREAS, LETTERS, empty_row
-from reasonaqa.shards import ShardWriter
+from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.shards import ShardWriter
 
 SOUNDS = (
     "a dog barking",
@@ -34,7 +35,7 @@ REJECTED = {
 
 
 def write_sample_run(
-    root: Path, rows: dict[str, tuple[int, int]], shard_rows: int = 50_000
+    root: Path, rows: dict[str, tuple[int, int]], shard_rows: int = DEFAULT_SHARD_ROWS
 ) -> None:
     """Write ``root/data/<split>-*.parquet`` and the run manifest (``RunPaths.run_manifest``).
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from reasonaqa.embedded_model import smollm2_gguf_path
+from reasonaqa.config import smollm2_gguf_path
 from reasonaqa.testing.fault_server import Mode
 
 FAULT_SERVER_START_S = 30.0

@@ -1,0 +1,1 @@
+"""The dataset card: statistics over the shards, the report, and its plots."""

@@ -1,0 +1,235 @@
+"""Statistics of a finished run, read from its shards and run manifest in bounded memory.
+
+``compute_stats(run_root)`` reads ``data/*.parquet`` and the run manifest (``counts``,
+``model``) and returns plain JSON-able dicts; ``report.py`` turns them into
+the dataset card and plots.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reasonaqa.errors import InputError
+from reasonaqa.quality.balance import correct_is_longest
+from reasonaqa.quality.dedup import DUPLICATE_REASONS
+from reasonaqa.quality.text import option_index
+from reasonaqa.schemas import LETTERS
+from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.shards import iter_batches, shard_paths
+
+COLUMNS = [
+    "dataset",
+    "split",
+    "task",
+    "focus",
+    "source",
+    "question",
+    "answer",
+    "options",
+    "answer_letter",
+    "audio_contribution",
+    "grounded",
+]
+# Word counts above this share the last histogram bin.
+MAX_WORDS = 200
+NOT_SET = "(not set)"
+COUNT_FIELDS = ("accepted", "rejected", "quarantined", "duplicates_removed")
+
+
+def compute_stats(run_root: Path) -> dict[str, Any]:
+    """Counts, balance, lengths and check outcomes of the run at ``run_root``."""
+    paths = RunPaths(Path(run_root))
+    counts, run_info = _read_run_manifest(paths.run_manifest)
+    shards = shard_paths(paths.data) if paths.data.is_dir() else []
+    if not shards:
+        raise InputError("no Parquet shards under data/: is this a finished run?", file=paths.root)
+    acc = _Accumulator()
+    for batch in iter_batches(shards, columns=COLUMNS):
+        acc.add(pa.Table.from_batches([batch]))
+    stats = acc.result()
+    # Runs may itemize removed duplicates among the rejections too; count them once.
+    itemized = sum(n for reason, n in counts["rejected"].items() if reason in DUPLICATE_REASONS)
+    stats["run"] = {
+        **counts,
+        "rejected_total": sum(counts["rejected"].values()) - itemized,
+        "duplicates_itemized": itemized > 0,
+    }
+    stats["model"] = run_info.get("model")
+    stats["shards"] = [str(p.relative_to(paths.root)) for p in shards]
+    return stats
+
+
+def _read_run_manifest(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise InputError(f"{path.name} is missing: is this a run folder?", file=path) from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"not valid JSON: {err}", file=path) from err
+    counts = info.get("counts") if isinstance(info, dict) else None
+    if not isinstance(counts, dict):
+        raise InputError("missing object", file=path, field="counts")
+    for name in COUNT_FIELDS:
+        value = counts.get(name)
+        ok = isinstance(value, dict) if name == "rejected" else isinstance(value, int)
+        if not ok or isinstance(value, bool):
+            expected = "an object of reason: count" if name == "rejected" else "an integer"
+            raise InputError(f"expected {expected}", file=path, field=f"counts.{name}")
+    bad = [reason for reason, n in counts["rejected"].items() if not isinstance(n, int)]
+    if bad:
+        raise InputError("expected an integer", file=path, field=f"counts.rejected.{bad[0]}")
+    kept = {name: counts[name] for name in COUNT_FIELDS}
+    by_reason = counts.get("quarantined_by_reason")
+    kept["quarantined_by_reason"] = by_reason if isinstance(by_reason, dict) else {}
+    return kept, info
+
+
+def _word_counts(column: pa.ChunkedArray) -> np.ndarray:
+    counts = pc.list_value_length(pc.utf8_split_whitespace(pc.fill_null(column, "")))
+    return np.minimum(counts.to_numpy(zero_copy_only=False), MAX_WORDS)
+
+
+def _summary(histogram: np.ndarray) -> dict[str, Any]:
+    total = int(histogram.sum())
+    if total == 0:
+        return {"rows": 0, "mean": None, "median": None, "p95": None, "histogram": []}
+    cumulative = np.cumsum(histogram)
+    return {
+        "rows": total,
+        "mean": round(float((histogram * np.arange(histogram.size)).sum() / total), 2),
+        "median": int(np.searchsorted(cumulative, total / 2)),
+        "p95": int(np.searchsorted(cumulative, total * 0.95)),
+        "histogram": histogram.tolist(),
+    }
+
+
+class _Accumulator:
+    """Running totals over record batches; memory does not grow with the row count."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.counters: dict[str, Counter[str]] = {
+            name: Counter() for name in ("dataset", "split", "task", "focus", "source")
+        }
+        self.split_task: Counter[tuple[str, str]] = Counter()
+        self.letters: Counter[tuple[str, str]] = Counter()
+        self.mcq_rows = 0
+        self.longest = 0
+        self.unmatched = 0
+        self.audio: Counter[str] = Counter()
+        self.grounded: Counter[str] = Counter()
+        self.question_words = np.zeros(MAX_WORDS + 1, dtype=np.int64)
+        self.answer_words: dict[str, np.ndarray] = {}
+
+    def add(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
+        for name, counter in self.counters.items():
+            counter.update(_value_counts(table[name]))
+        self.split_task.update(_pair_counts(table, "split", "task"))
+        self.question_words += np.bincount(_word_counts(table["question"]), minlength=MAX_WORDS + 1)
+        for task in pc.unique(table["task"]).to_pylist():
+            subset = table.filter(pc.equal(table["task"], task))
+            words = np.bincount(_word_counts(subset["answer"]), minlength=MAX_WORDS + 1)
+            self.answer_words[task] = self.answer_words.get(task, 0) + words
+        self._add_mcq(table.filter(pc.equal(table["task"], "mcq")))
+        generated = table.filter(pc.is_in(table["task"], pa.array(["mcq", "detail"])))
+        grounded = pc.cast(generated["grounded"], pa.string())
+        self.grounded.update(_value_counts(grounded, missing="unchecked"))
+
+    def _add_mcq(self, mcq: pa.Table) -> None:
+        self.mcq_rows += mcq.num_rows
+        self.letters.update(_pair_counts(mcq, "split", "answer_letter"))
+        rows = zip(
+            mcq["options"].to_pylist(),
+            mcq["answer"].to_pylist(),
+            mcq["answer_letter"].to_pylist(),
+            strict=True,
+        )
+        for options, answer, letter in rows:
+            longest = _answer_is_longest(options, answer, letter)
+            self.unmatched += longest is None
+            self.longest += bool(longest)
+        self.audio.update(_value_counts(mcq["audio_contribution"], missing="unchecked"))
+
+    def _letters(self) -> dict[str, dict[str, int]]:
+        """Per split, rows per correct letter; NOT_SET only where an MCQ has no letter."""
+        letters = {split: dict.fromkeys(LETTERS, 0) for split, _ in sorted(self.letters)}
+        for (split, letter), n in self.letters.items():
+            letters[split][letter] = n
+        return letters
+
+    def result(self) -> dict[str, Any]:
+        checked = self.mcq_rows - self.unmatched
+        audio_checked = self.audio["weak"] + self.audio["strong"]
+        return {
+            "rows": self.rows,
+            **{f"by_{name}": _sorted(counter) for name, counter in self.counters.items()},
+            "by_split_task": _nested(self.split_task),
+            "answer_letters": self._letters(),
+            "mcq_rows": self.mcq_rows,
+            "correct_is_longest": {
+                "rows": self.longest,
+                "rate": round(self.longest / checked, 4) if checked else None,
+                "unmatched": self.unmatched,
+            },
+            "audio_contribution": {
+                "weak": self.audio["weak"],
+                "strong": self.audio["strong"],
+                "unchecked": self.audio["unchecked"],
+                "weak_fraction": round(self.audio["weak"] / audio_checked, 4)
+                if audio_checked
+                else None,
+            },
+            "grounded": {
+                "yes": self.grounded["true"],
+                "no": self.grounded["false"],
+                "unchecked": self.grounded["unchecked"],
+            },
+            "question_words": _summary(self.question_words),
+            "answer_words": {task: _summary(h) for task, h in sorted(self.answer_words.items())},
+        }
+
+
+def _answer_is_longest(options: list[str], answer: str, letter: str | None) -> bool | None:
+    """``balance.correct_is_longest``, through the letter when it points at the answer (the
+    fast path for engine-written rows); None when the answer is not one of the options."""
+    index = LETTERS.find(letter) if letter else -1
+    if 0 <= index < len(options) and options[index].strip() == answer.strip():
+        length = len(options[index].strip())
+        return all(length > len(o.strip()) for i, o in enumerate(options) if i != index)
+    if len(options) < 2 or option_index(options, answer) is None:
+        return None
+    return correct_is_longest(options, answer)
+
+
+def _value_counts(column: pa.ChunkedArray, missing: str = NOT_SET) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for entry in pc.value_counts(column).to_pylist():
+        value = entry["values"]
+        counts[missing if value is None else str(value)] += entry["counts"]
+    return counts
+
+
+def _pair_counts(table: pa.Table, first: str, second: str) -> Counter[tuple[str, str]]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in table.group_by([first, second]).aggregate([([], "count_all")]).to_pylist():
+        counts[(row[first], row[second] or NOT_SET)] += row["count_all"]
+    return counts
+
+
+def _sorted(counter: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _nested(counter: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    nested: dict[str, dict[str, int]] = {}
+    for (outer, inner), n in sorted(counter.items()):
+        nested.setdefault(outer, {})[inner] = n
+    return nested

@@ -1,0 +1,1 @@
+"""Prompts: the bundled Jinja templates (``templates/``) and the sandboxed store that loads them."""

@@ -1,0 +1,1 @@
+"""Storage: atomic writes, Parquet shards, the run-folder layout, publishing a folder whole."""
