@@ -6,9 +6,13 @@ import importlib
 import sys
 
 import click
+import typer
 
 from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
+
+# typer 0.2x raises usage errors from its own copy of click, which are not click's classes.
+USAGE_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
 
 # Importing a module registers its commands on ``app``.
 COMMAND_MODULES = ("manifest", "generate", "stats", "build", "export", "train", "view")
@@ -24,7 +28,7 @@ def main() -> None:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except click.ClickException as err:
+    except USAGE_ERRORS as err:
         err.show()
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
