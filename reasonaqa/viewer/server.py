@@ -27,6 +27,7 @@ from reasonaqa.viewer.page import render_error, render_page
 from reasonaqa.viewer.query import DEFAULT_PAGE_SIZE, Filters, Page, RowQuery
 
 HOST = "127.0.0.1"
+LOCAL_NAMES = frozenset({HOST, "localhost"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -43,7 +44,7 @@ VIEWER = web.AppKey("viewer", Viewer)
 
 
 def make_app(folder: Folder, rows: RowQuery, audio_root: Path | None) -> web.Application:
-    app = web.Application(middlewares=[_one_line_errors])
+    app = web.Application(middlewares=[_local_only, _one_line_errors])
     root = audio_root.resolve() if audio_root is not None else None
     app[VIEWER] = Viewer(folder, rows, root)
     app.router.add_get("/", _index)
@@ -108,12 +109,27 @@ async def _serve(app: web.Application, sock: socket.socket, ready: str) -> None:
 
 
 @web.middleware
+async def _local_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer only requests addressed to this machine by name: a web page elsewhere that
+    points its own host name at 127.0.0.1 (DNS rebinding) must not read the rows or clips."""
+    host = (request.host or "").rsplit(":", 1)[0].lower()
+    if host not in LOCAL_NAMES:
+        raise web.HTTPForbidden(text="the viewer answers requests to 127.0.0.1 or localhost only")
+    return await handler(request)
+
+
+@web.middleware
 async def _one_line_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A query that fails (say, a shard replaced mid-read) is one line, on the page and stderr."""
+    """A request that fails (say, a shard replaced mid-read) is one line, on the page and
+    stderr, never a traceback."""
     try:
         return await handler(request)
-    except duckdb.Error as err:
+    except web.HTTPException:
+        raise
+    except Exception as err:
         message = _one_line(err)
+        if not isinstance(err, duckdb.Error):
+            message = f"{type(err).__name__}: {message}"
         print(f"error: {request.path_qs}: {message}", file=sys.stderr, flush=True)
         return web.Response(status=500, text=render_error(message), content_type="text/html")
 

@@ -117,6 +117,13 @@ def test_paths_outside_the_audio_root_are_refused(viewer: Viewer, path: str) -> 
     assert b"not for the viewer" not in body and b"root:" not in body
 
 
+def test_other_host_names_are_refused(viewer: Viewer) -> None:
+    assert viewer.get("/", {"Host": f"localhost:{viewer.port}"})[0] == 200
+    status, _, body = viewer.get("/audio/clips/a1.wav", {"Host": f"rebound.example:{viewer.port}"})
+    assert status == 403
+    assert not body.startswith(b"RIFF")
+
+
 def test_card_plots_by_name_only(viewer: Viewer) -> None:
     status, headers, body = viewer.get("/plots/answer_letters.png")
     assert (status, headers["Content-Type"]) == (200, "image/png")
