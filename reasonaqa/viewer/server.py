@@ -128,7 +128,10 @@ async def _one_line_errors(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception as err:
         message = _one_line(err)
-        if not isinstance(err, duckdb.Error):
+        if isinstance(err, duckdb.IOException):
+            # The files were listed at start; a rerun that republished them moved them away.
+            message += " (did the folder change? restart reasonaqa view)"
+        elif not isinstance(err, duckdb.Error):
             message = f"{type(err).__name__}: {message}"
         print(f"error: {request.path_qs}: {message}", file=sys.stderr, flush=True)
         return web.Response(status=500, text=render_error(message), content_type="text/html")

@@ -3,6 +3,7 @@ headless Chromium loading the page (skipped where Chromium is not installed)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -31,12 +32,14 @@ def environment() -> dict[str, str]:
 
 
 class Viewer:
-    """A running ``reasonaqa view``: its URL, and GET over a raw HTTP connection."""
+    """A running ``reasonaqa view``: its URL, GET over a raw HTTP connection, and once it has
+    stopped, its exit status and stderr."""
 
     def __init__(self, process: subprocess.Popen[str], url: str) -> None:
         self.process = process
         self.url = url
         self.port = int(url.rsplit(":", 1)[1].strip("/"))
+        self.stderr = ""
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
         # http.client sends the path as written: no client-side ".." clean-up hides an escape.
@@ -49,29 +52,37 @@ class Viewer:
             conn.close()
 
 
-@pytest.fixture(scope="module")
-def viewer(run_folder: Path, audio_root: Path) -> Iterator[Viewer]:
-    before = snapshot(run_folder)
+@contextlib.contextmanager
+def running(folder: Path, *options: str) -> Iterator[Viewer]:
+    """``reasonaqa view FOLDER`` started from inside the folder, stopped with SIGTERM."""
     process = subprocess.Popen(
-        cli("view", str(run_folder), "--audio-root", str(audio_root)),
+        cli("view", str(folder), *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=environment(),
-        cwd=run_folder,  # a viewer started inside the run folder still writes nothing there
+        cwd=folder,  # a viewer started inside the run folder still writes nothing there
     )
+    line = process.stdout.readline() if process.stdout else ""
+    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if match is None:
+        process.kill()
+        pytest.fail(f"no URL printed: {line!r} {process.communicate()[1]!r}")
+    viewer = Viewer(process, match.group(0))
     try:
-        line = process.stdout.readline() if process.stdout else ""
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        if match is None:
-            process.kill()
-            pytest.fail(f"no URL printed: {line!r} {process.communicate()[1]!r}")
-        yield Viewer(process, match.group(0))
+        yield viewer
     finally:
         process.terminate()
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    assert "Traceback" not in err
+        viewer.stderr = process.communicate(timeout=30)[1]
+    assert process.returncode == 0, viewer.stderr
+    assert "Traceback" not in viewer.stderr
+
+
+@pytest.fixture(scope="module")
+def viewer(run_folder: Path, audio_root: Path) -> Iterator[Viewer]:
+    before = snapshot(run_folder)
+    with running(run_folder, "--audio-root", str(audio_root)) as started:
+        yield started
     assert snapshot(run_folder) == before  # read-only: not one file added or touched
 
 
@@ -190,3 +201,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, run_folder: Path) -> N
             assert done.stdout == ""
     finally:
         busy.close()
+
+
+def test_a_shard_gone_mid_session_is_a_one_line_error(tmp_path: Path, run_folder: Path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    with running(folder) as viewer:
+        (folder / "data" / "val-00000.parquet").unlink()  # as a rerun republishing data/ would
+        status, _, body = viewer.get("/?split=val")
+        assert status == 500
+        assert re.search(rb'<span id="error">[^<\n]*val-00000\.parquet', body)
+    errors = [line for line in viewer.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "val-00000.parquet" in errors[0]
