@@ -53,7 +53,7 @@ def render_page(
 ) -> str:
     """The whole page: summary, filter form, one page of items and the links around it."""
     menus = {"status": {s: None for s in statuses}} | {
-        name: facets.values.get(name, {}) for name in (*FILTER_COLUMNS, "reason")
+        name: facets.values.get(name, {}) for name in FILTER_COLUMNS
     }
     return _ENV.get_template("page.html").render(
         folder=folder,

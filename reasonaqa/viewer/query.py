@@ -21,7 +21,14 @@ from reasonaqa.viewer.folder import STATUSES, Folder, Status
 
 # A filter value meaning "the column is null", as the dataset card writes it.
 NOT_SET = "(not set)"
-FILTER_COLUMNS: tuple[str, ...] = ("split", "task", "focus", "source", "audio_contribution")
+FILTER_COLUMNS: tuple[str, ...] = (
+    "split",
+    "task",
+    "focus",
+    "source",
+    "audio_contribution",
+    "reason",
+)
 # Columns the page shows, with the type a view gets when its files lack the column: older
 # set-aside files have no ``message``, and accepted rows have neither ``reason`` nor ``message``.
 SHOWN: dict[str, str] = {
@@ -157,10 +164,10 @@ class RowQuery:
         con = self._con.cursor()
         try:
             union = " UNION ALL ".join(
-                f"SELECT {', '.join((*FILTER_COLUMNS, 'reason'))} FROM {s}" for s in self.statuses
+                f"SELECT {', '.join(FILTER_COLUMNS)} FROM {s}" for s in self.statuses
             )
             facets = Facets()
-            for column in (*FILTER_COLUMNS, "reason"):
+            for column in FILTER_COLUMNS:
                 sql = (
                     f"SELECT coalesce({column}, '{NOT_SET}') AS v, count(*) FROM ({union}) "
                     f"GROUP BY v ORDER BY v"
@@ -190,7 +197,7 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
     """The WHERE clause and its parameters; column names come from our own list, never input."""
     clauses: list[str] = []
     params: list[Any] = []
-    for column in (*FILTER_COLUMNS, "reason"):
+    for column in FILTER_COLUMNS:
         wanted = filters[column]
         if not wanted:
             continue
