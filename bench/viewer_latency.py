@@ -96,7 +96,7 @@ def write_folder(root: Path, rows: int) -> dict[str, int]:
 def start_viewer(root: Path) -> tuple[subprocess.Popen[str], str, float]:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-c", "from reasonaqa.cli import main; main()", "view", str(root)],
+        [sys.executable, "-m", "reasonaqa", "view", str(root)],
         stdout=subprocess.PIPE,
         text=True,
         env=os.environ | {"PYTHONPATH": str(REPO)},

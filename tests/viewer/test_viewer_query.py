@@ -174,3 +174,22 @@ def test_audio_paths_stay_inside_the_root(tmp_path: Path) -> None:
         confined(root, "link.txt")  # a link out of the root is outside it too
     with pytest.raises(web.HTTPNotFound):
         confined(root, "clips/missing.wav")
+
+
+def test_page_links_keep_the_filters(rows: RowQuery, run_folder: Path) -> None:
+    folder = open_folder(run_folder)
+    filters = Filters(task=("mcq",), q="which")
+
+    def render(offset: int) -> str:
+        page = rows.page(filters, offset=offset, size=2)
+        return render_page(
+            folder, rows.facets(), filters, page, statuses=rows.statuses, audio=False
+        )
+
+    first = render(0)
+    assert 'href="/?task=mcq&amp;q=which&amp;page=2&amp;size=2"' in first
+    assert 'rel="prev"' not in first
+    last = render(4)  # 5 MCQs ask "which": the fifth is alone on page 3
+    assert 'href="/?task=mcq&amp;q=which&amp;page=2&amp;size=2"' in last
+    assert 'rel="next"' not in last
+    assert "<audio" not in last  # no --audio-root, no player

@@ -19,7 +19,7 @@ import pytest
 from viewer_folder import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from reasonaqa.cli import main; main()"]
+CLI = [sys.executable, "-m", "reasonaqa"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
