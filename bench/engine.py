@@ -6,7 +6,7 @@
 Starts the fault server in instant mode pinned to core 0. Each client run is a fresh
 subprocess pinned to core 1 (so its peak RSS is its own): a bare loop that POSTs
 engine-shaped requests with bounded concurrency and reads the bodies, and
-``reasonaqa.engine.run.generate`` on a synthetic manifest (render, call, parse, validate,
+``reasonaqa.engine.generate.generate`` on a synthetic manifest (render, call, parse, validate,
 journal, shard). Requests are counted by the server. The speed of a shared machine drifts
 from minute to minute, so the bare loop runs before the first engine run and after each
 (bare, engine 10k, bare, engine 100k, bare), and each engine run's rate is compared with the
@@ -165,7 +165,7 @@ def worker_main(args: argparse.Namespace) -> None:
     if args.worker == "engine":
         # Imports are not the engine's speed. pyarrow imports pandas (when installed) on its
         # first conversion, which finalize makes, so that import is made here too.
-        from reasonaqa.engine import run  # noqa: F401
+        from reasonaqa.engine import generate  # noqa: F401
 
         with contextlib.suppress(ImportError):
             import pandas  # noqa: F401

@@ -25,7 +25,8 @@ from reasonaqa.dataset.merge import PartStream, merge_parts, tables_from_shards
 from reasonaqa.dataset.splits import Decontamination, SplitGuard
 from reasonaqa.export.hf import export_hf
 from reasonaqa.export.mellow import export_mellow
-from reasonaqa.schemas import LETTERS, QA_SCHEMA
+from reasonaqa.schemas import LETTERS
+from reasonaqa.storage.arrow import QA_SCHEMA
 
 ROWS_PER_CLIP = 25
 SHARD_ROWS = 50_000

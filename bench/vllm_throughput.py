@@ -34,11 +34,7 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 
 from reasonaqa.backends.base import ChatRequest  # noqa: E402
 from reasonaqa.backends.vllm import VllmBackend  # noqa: E402
-from reasonaqa.config import (  # noqa: E402
-    DEFAULT_PROMPTS_DIR,
-    GenerateConfig,
-    SamplingConfig,
-)
+from reasonaqa.config import DEFAULT_PROMPTS_DIR, GenerateConfig, SamplingConfig  # noqa: E402
 from reasonaqa.engine.requests import generation_request, item_context  # noqa: E402
 from reasonaqa.engine.work import iter_work  # noqa: E402
 from reasonaqa.prompts.store import TemplateStore  # noqa: E402

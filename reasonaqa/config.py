@@ -75,6 +75,14 @@ class GenerateConfig(BaseModel):
             return self.concurrency
         return 256 if self.backend == "vllm" else 16
 
+    def model_name(self) -> str:
+        """The model id the backend will report, known without loading it (fingerprints)."""
+        if self.backend == "embedded":
+            return embedded_model_name(self.model)
+        if not self.model:
+            raise InputError(f"the {self.backend} backend needs --model")
+        return self.model
+
     @property
     def grounding_enabled(self) -> bool:
         return self.grounding if self.grounding is not None else self.backend != "embedded"
@@ -93,6 +101,11 @@ FINGERPRINT_FIELDS: tuple[str, ...] = (
     "grounding",
     "audio_votes",
 )
+
+
+def embedded_model_name(model_path: str | Path | None) -> str:
+    """The bundled model's name, or a GGUF file's stem."""
+    return Path(model_path).stem if model_path else EMBEDDED_MODEL_NAME
 
 
 def smollm2_gguf_path() -> Path:

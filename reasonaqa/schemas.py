@@ -7,11 +7,9 @@ the shards are both derived from these models, so each shape is written once.
 from __future__ import annotations
 
 import datetime as dt
-import types
 import typing
 from typing import Annotated, Literal
 
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Dataset = Literal["audiocaps", "clotho"]
@@ -135,37 +133,6 @@ class QARow(BaseModel):
     created_at: dt.datetime | None = None
 
 
-def _arrow_type(annotation: typing.Any) -> pa.DataType:
-    origin = typing.get_origin(annotation)
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if origin in (typing.Union, types.UnionType) and len(args) == 1:
-        return _arrow_type(args[0])
-    if origin is Literal:
-        return pa.string()
-    if origin is list:
-        return pa.list_(_arrow_type(args[0]))
-    simple: dict[typing.Any, pa.DataType] = {
-        str: pa.string(),
-        int: pa.int64(),
-        float: pa.float64(),
-        bool: pa.bool_(),
-        dt.datetime: pa.timestamp("us", tz="UTC"),
-    }
-    if annotation in simple:
-        return simple[annotation]
-    raise TypeError(f"no Arrow type for {annotation!r}")
-
-
-def arrow_schema(model: type[BaseModel] = QARow) -> pa.Schema:
-    """The Arrow schema of a pydantic model, column for field, in declaration order."""
-    fields = []
-    for name, info in model.model_fields.items():
-        nullable = not info.is_required() or type(None) in typing.get_args(info.annotation)
-        fields.append(pa.field(name, _arrow_type(info.annotation), nullable=nullable))
-    return pa.schema(fields)
-
-
-QA_SCHEMA: pa.Schema = arrow_schema(QARow)
 QA_COLUMNS: tuple[str, ...] = tuple(QARow.model_fields)
 
 
@@ -209,6 +176,3 @@ QUARANTINE_REASONS: dict[QuarantineReason, str] = {
     "them), twice",
     "judge_unreadable": "a grounding or audio-dependence reply was not a verdict, twice",
 }
-
-# Rejected and quarantined rows keep every QA column plus why they were set aside.
-SET_ASIDE_SCHEMA: pa.Schema = QA_SCHEMA.append(pa.field("reason", pa.string(), nullable=False))

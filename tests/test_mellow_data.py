@@ -21,7 +21,7 @@ from reasonaqa.mellow.data import (
 from reasonaqa.mellow.evaluate import letter_correct, mmau_correct, substring_correct
 from reasonaqa.mellow.language_model import load_tokenizer
 from reasonaqa.schemas import MELLOW_KEYS, empty_row
-from reasonaqa.storage.shards import ShardWriter
+from reasonaqa.testing.shard_writer import ShardWriter
 
 OPTIONS = ["a dog barking", "birds chirping", "a car engine", "heavy rain"]
 

@@ -21,7 +21,7 @@ from reasonaqa.mellow.config import MellowConfig, load_config
 from reasonaqa.mellow.evaluate import evaluate
 from reasonaqa.mellow.train import TrainResult, train
 from reasonaqa.schemas import LETTERS, empty_row
-from reasonaqa.storage.shards import ShardWriter
+from reasonaqa.testing.shard_writer import ShardWriter
 
 pytest.importorskip("transformers")
 

@@ -4,7 +4,8 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from reasonaqa.schemas import QA_COLUMNS, QA_SCHEMA, DetailItem, McqItem, empty_row, llm_json_schema
+from reasonaqa.schemas import QA_COLUMNS, DetailItem, McqItem, empty_row, llm_json_schema
+from reasonaqa.storage.arrow import QA_SCHEMA
 from reasonaqa.storage.shards import rows_to_table
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonaqa.backends.base import ChatRequest, Completion
-from reasonaqa.config import EMBEDDED_MODEL_NAME, smollm2_gguf_path
+from reasonaqa.config import embedded_model_name, smollm2_gguf_path
 from reasonaqa.errors import InputError
 
 
@@ -32,7 +32,7 @@ class EmbeddedBackend:
                 "(CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python)"
             ) from err
         path = model_path or smollm2_gguf_path()
-        self.model = EMBEDDED_MODEL_NAME if model_path is None else Path(model_path).stem
+        self.model = embedded_model_name(model_path)
         self._llama = Llama(
             model_path=str(path),
             n_ctx=n_ctx,

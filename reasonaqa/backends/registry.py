@@ -34,14 +34,3 @@ def make_backend(config: GenerateConfig) -> Backend:
             raise InputError("the vllm backend needs --model (a Hugging Face model folder or id)")
         return VllmBackend(model=config.model, **config.vllm.model_dump())
     raise InputError(f"unknown backend {config.backend!r}")
-
-
-def model_name(config: GenerateConfig) -> str:
-    """The model id a backend will report, known without loading it (for fingerprints)."""
-    if config.backend == "embedded":
-        from reasonaqa.config import EMBEDDED_MODEL_NAME
-
-        return Path(config.model).stem if config.model else EMBEDDED_MODEL_NAME
-    if not config.model:
-        raise InputError(f"the {config.backend} backend needs --model")
-    return config.model

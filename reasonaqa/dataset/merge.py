@@ -19,13 +19,13 @@ import pyarrow.compute as pc
 from reasonaqa.dataset.recipe import SPLIT_NAMES, output_split
 from reasonaqa.dataset.splits import Decontamination, SplitGuard
 from reasonaqa.errors import InputError
-from reasonaqa.schemas import QA_SCHEMA
+from reasonaqa.storage.arrow import QA_SCHEMA
+from reasonaqa.storage.batches import batched
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import (
     DEFAULT_SHARD_ROWS,
     SplitShardWriter,
-    batched,
     iter_batches,
     rows_to_table,
     shard_paths,

@@ -15,7 +15,7 @@ import itertools
 from typing import Any
 
 from reasonaqa.backends.base import Backend, Completion
-from reasonaqa.backends.registry import make_backend, model_name
+from reasonaqa.backends.registry import make_backend
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine import loop as event_loop
 from reasonaqa.engine.item import ItemProcessor
@@ -27,7 +27,7 @@ from reasonaqa.engine.session import RunResult, RunSession
 from reasonaqa.engine.work import WorkItem
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
-from reasonaqa.storage.shards import batched
+from reasonaqa.storage.batches import batched
 
 UNIT_ITEMS = 64
 TASK_RETRIES = 5
@@ -42,7 +42,7 @@ def generate_on_ray(
     if not ray.is_initialized():
         ray.init(address=None if address == "local" else address, log_to_driver=False)
     counters = EngineCounters()
-    session = RunSession(config, templates, model_name(config), counters)
+    session = RunSession(config, templates, config.model_name(), counters)
     try:
         event_loop.run(session.guard(_drive(ray, config, session, counters, units_in_flight)))
         return session.finish(config.backend)

@@ -30,7 +30,8 @@ import pyarrow.json as pajson
 from reasonaqa.engine.journal import Journal
 from reasonaqa.quality.balance import PLACE, dealt_letters, letter_counts
 from reasonaqa.quality.dedup import clip_duplicates
-from reasonaqa.schemas import LETTERS, QA_SCHEMA, SET_ASIDE_SCHEMA
+from reasonaqa.schemas import LETTERS
+from reasonaqa.storage.arrow import QA_SCHEMA, SET_ASIDE_SCHEMA
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import SplitShardWriter
@@ -107,7 +108,7 @@ def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa
     starts = offsets[:-1][is_mcq]
     slots = starts[:, None] + np.arange(len(LETTERS))
     gather = np.arange(len(options.values))
-    gather[slots] = starts[:, None] + PLACE[letter]
+    gather[slots] = starts[:, None] + np.asarray(PLACE)[letter]
     values = options.values.take(pa.array(gather))
     placed = pa.ListArray.from_arrays(options.offsets, values)
     letters = np.full(table.num_rows, None, dtype=object)

@@ -7,6 +7,9 @@ work items through the worker pool; commit in chunks; finalize.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from reasonaqa.backends.base import Backend
 from reasonaqa.backends.registry import make_backend
 from reasonaqa.config import GenerateConfig
@@ -24,6 +27,7 @@ def generate(config: GenerateConfig, backend: Backend | None = None) -> RunResul
 
 
 async def generate_async(config: GenerateConfig, backend: Backend | None = None) -> RunResult:
+    _warm_up_finalize()
     templates = checked_templates(config)
     own_backend = backend is None
     backend = backend or make_backend(config)
@@ -43,3 +47,16 @@ async def generate_async(config: GenerateConfig, backend: Backend | None = None)
     finally:
         if own_backend:
             await backend.aclose()
+
+
+def _warm_up_finalize() -> None:
+    """Import what finalize needs (pyarrow, and pandas, which pyarrow loads on its first
+    conversion) on a side thread while the run waits on the LLM, not after the last reply."""
+
+    def load() -> None:
+        import reasonaqa.engine.finalize  # noqa: F401
+
+        with contextlib.suppress(ImportError):
+            import pandas  # noqa: F401
+
+    threading.Thread(target=load, name="warm-up-finalize", daemon=True).start()

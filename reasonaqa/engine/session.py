@@ -16,11 +16,10 @@ from collections import Counter
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reasonaqa import __version__
 from reasonaqa.config import GenerateConfig
-from reasonaqa.engine.finalize import FinalizeResult, finalize
 from reasonaqa.engine.fingerprint import fingerprint, fingerprint_payload
 from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.preflight import template_ids
@@ -31,8 +30,11 @@ from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.sources.manifests import read_manifest
 from reasonaqa.storage.atomic import write_text_atomic
+from reasonaqa.storage.batches import batched
 from reasonaqa.storage.layout import RunPaths
-from reasonaqa.storage.shards import batched
+
+if TYPE_CHECKING:
+    from reasonaqa.engine.finalize import FinalizeResult
 
 EXIT_QUARANTINED = 3
 COMMIT_EVERY = 512  # records per durable transaction
@@ -131,6 +133,8 @@ class RunSession:
             self.journal.commit()
 
     def finish(self, backend_name: str) -> RunResult:
+        from reasonaqa.engine.finalize import finalize  # Arrow: loaded while the run went
+
         self.progress.close("finalizing")
         final = finalize(self.journal, self.paths, self.config.shard_rows)
         result = RunResult(self.paths.root, fingerprint(self.payload), final)

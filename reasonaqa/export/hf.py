@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from reasonaqa.schemas import QA_SCHEMA
+from reasonaqa.storage.arrow import QA_SCHEMA
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import (

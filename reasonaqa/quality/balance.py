@@ -14,15 +14,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from reasonaqa.quality.text import option_index
 from reasonaqa.schemas import LETTERS
 
+if TYPE_CHECKING:
+    import numpy as np
+
 # PLACE[letter][slot]: which stored option (answer first, see ``canonical_options``) goes to
 # each slot when the answer is dealt that letter.
-PLACE = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [1, 2, 0, 3], [1, 2, 3, 0]])
+PLACE = ((0, 1, 2, 3), (1, 0, 2, 3), (1, 2, 0, 3), (1, 2, 3, 0))
 
 # The six orders of three distractors; a record's hash picks one (as a seeded shuffle would,
 # without building a random generator per record).
@@ -40,6 +42,8 @@ def order_key(seed: int, record_id: str) -> str:
 
 def dealt_letters(start: int, count: int) -> np.ndarray:
     """Letter indexes for the next ``count`` MCQs of a split, ``start`` having been dealt."""
+    import numpy as np  # finalize's need; the engine imports this module before any request
+
     return (start + np.arange(count)) % len(LETTERS)
 
 

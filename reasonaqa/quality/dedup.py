@@ -76,9 +76,3 @@ def _similar(a: set[str], b: set[str], threshold: float) -> bool:
         return False  # Jaccard <= |smaller| / |larger|: no need to intersect
     shared = len(a & b)
     return shared / (len(a) + len(b) - shared) >= threshold
-
-
-def jaccard(a: str, b: str) -> float:
-    """Shingle Jaccard similarity of two questions: what ``clip_duplicates`` compares."""
-    sa, sb = shingles(normalize(a)), shingles(normalize(b))
-    return len(sa & sb) / len(sa | sb) if sa | sb else 1.0

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from reasonaqa.errors import InputError
@@ -47,17 +45,6 @@ PATTERN_FIELDS: dict[str, tuple[str, ...]] = {
     "audiocaps": ("split", "youtube_id", "audiocap_id", "start_time"),
     "clotho": ("split", "file_name"),
 }
-
-MANIFEST_SCHEMA = pa.schema(
-    [
-        pa.field("dataset", pa.string(), nullable=False),
-        pa.field("split", pa.string(), nullable=False),
-        pa.field("clip_id", pa.string(), nullable=False),
-        pa.field("audio_path", pa.string(), nullable=False),
-        pa.field("captions", pa.list_(pa.string()), nullable=False),
-        pa.field("source_rows", pa.list_(pa.string()), nullable=False),
-    ]
-)
 
 
 # --- Building clips ------------------------------------------------------------------------
@@ -269,6 +256,11 @@ def write_manifest(clips: Iterable[Clip], path: Path) -> int:
     count = 0
     with atomic_path(path) as tmp:
         if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            from reasonaqa.storage.arrow import MANIFEST_SCHEMA
+
             rows = [clip.model_dump() for clip in clips]
             count = len(rows)
             table = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
@@ -291,18 +283,6 @@ def read_manifest(path: Path) -> Iterator[Clip]:
         yield from _read_parquet(path)
     else:
         yield from _read_jsonl(path)
-
-
-def count_manifest(path: Path) -> int:
-    """The number of clips in a manifest, without validating them."""
-    path = Path(path)
-    fmt = manifest_format(path)
-    if not path.is_file():
-        raise InputError("no such manifest file", file=path)
-    if fmt == "parquet":
-        return pq.ParquetFile(path).metadata.num_rows
-    with open(path, "rb") as fh:
-        return sum(1 for line in fh if line.strip())
 
 
 def manifest_format(path: Path) -> Literal["jsonl", "parquet"]:
@@ -328,6 +308,8 @@ def _read_jsonl(path: Path) -> Iterator[Clip]:
 
 
 def _read_parquet(path: Path) -> Iterator[Clip]:
+    import pyarrow.parquet as pq  # only Parquet manifests need it: runs start faster
+
     number = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
         for record in batch.to_pylist():

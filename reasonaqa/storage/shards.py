@@ -8,20 +8,18 @@ shards by split.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reasonaqa.config import DEFAULT_SHARD_ROWS
 from reasonaqa.errors import InputError
-from reasonaqa.schemas import QA_SCHEMA
+from reasonaqa.storage.arrow import QA_SCHEMA
 
-T = TypeVar("T")
 SHARD_NAME = re.compile(r"^(?P<split>.+)-(?P<index>\d{5})\.parquet$")
 
 
@@ -83,58 +81,6 @@ class SplitShardWriter:
         self.close()
 
 
-class ShardWriter:
-    """Rows of one prefix, a row at a time: buffered into tables for a ``SplitShardWriter``.
-
-    For tools and tests that build rows in Python; shards land directly in ``directory``, so
-    write into a ``publish.staged_folder`` when readers may look.
-    """
-
-    def __init__(
-        self,
-        directory: Path,
-        prefix: str,
-        max_rows: int = DEFAULT_SHARD_ROWS,
-        schema: pa.Schema = QA_SCHEMA,
-        batch_rows: int = 4096,
-    ) -> None:
-        self.prefix = prefix
-        self.schema = schema
-        self.batch_rows = batch_rows
-        self._out = SplitShardWriter(directory, schema, max_rows)
-        self._buffer: list[Mapping[str, Any]] = []
-
-    @property
-    def rows_written(self) -> int:
-        return self._out.rows.get(self.prefix, 0) + len(self._buffer)
-
-    def write(self, row: Mapping[str, Any]) -> None:
-        self._buffer.append(row)
-        if len(self._buffer) >= self.batch_rows:
-            self._flush()
-
-    def write_many(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        for row in rows:
-            self.write(row)
-
-    def _flush(self) -> None:
-        if self._buffer:
-            self._out.write(self.prefix, rows_to_table(self._buffer, self.schema))
-            self._buffer = []
-
-    def close(self) -> list[Path]:
-        self._flush()
-        self._out.close()
-        return shard_paths(self._out.directory, f"{self.prefix}-*.parquet")
-
-    def __enter__(self) -> ShardWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.close()
-
-
 def shard_paths(directory: Path, pattern: str = "*.parquet") -> list[Path]:
     """Committed shards under ``directory``, skipping hidden temp files, in name order."""
     return sorted(p for p in Path(directory).glob(pattern) if not p.name.startswith((".", "_")))
@@ -160,10 +106,3 @@ def shards_by_split(directory: Path) -> dict[str, list[Path]]:
             raise InputError("shard name is not <split>-NNNNN.parquet", file=path)
         splits.setdefault(match["split"], []).append(path)
     return splits
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of at most ``size`` items, drawn lazily: how rows and work items are streamed."""
-    iterator = iter(items)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch

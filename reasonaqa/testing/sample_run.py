@@ -13,7 +13,7 @@ from reasonaqa.config import DEFAULT_SHARD_ROWS
 from reasonaqa.quality.balance import balanced_letters, place_answer
 from reasonaqa.schemas import FOCUS_AREAS, LETTERS, empty_row
 from reasonaqa.storage.layout import RunPaths
-from reasonaqa.storage.shards import ShardWriter
+from reasonaqa.testing.shard_writer import ShardWriter
 
 SOUNDS = (
     "a dog barking",

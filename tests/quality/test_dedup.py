@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reasonaqa.quality.dedup import clip_duplicates, jaccard, shingles
+from reasonaqa.quality.dedup import clip_duplicates, shingles
+from reasonaqa.quality.text import normalize
 
 
 def test_exact_duplicates_after_normalizing() -> None:
@@ -68,3 +69,9 @@ def test_threshold_must_be_a_fraction() -> None:
         clip_duplicates(["a", "b"], threshold=0)
     with pytest.raises(ValueError):
         clip_duplicates(["a", "b"], threshold=1.5)
+
+
+def jaccard(a: str, b: str) -> float:
+    """Shingle Jaccard similarity of two questions: what ``clip_duplicates`` compares."""
+    sa, sb = shingles(normalize(a)), shingles(normalize(b))
+    return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
