@@ -165,6 +165,6 @@ def _parse(lines: list[str], schema: pa.Schema) -> pa.Table:
     data = "\n".join(lines).encode()
     return pajson.read_json(
         io.BytesIO(data),
-        read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
+        read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=True),
         parse_options=pajson.ParseOptions(explicit_schema=schema),
     )
