@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import orjson
 
@@ -158,6 +158,18 @@ def redact_url(url: str) -> str:
         hidden = [(name, "***" if _is_secret(name) else value) for name, value in pairs]
         query = urlencode(hidden, safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_secrets(url: str) -> list[str]:
+    """What ``redact_url`` hides: the user name and password, secret-looking query values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = [unquote(parts.username or ""), unquote(parts.password or "")]
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    found += [value for name, value in query if _is_secret(name)]
+    return [secret for secret in found if secret]
 
 
 def _is_secret(name: str) -> bool:

@@ -17,6 +17,7 @@ appear in a message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import random
 import socket
@@ -34,6 +35,7 @@ from reasonaqa.backends.base import (
     Completion,
     FatalBackendError,
     redact_url,
+    url_secrets,
 )
 from reasonaqa.backends.openai_reply import (
     MalformedReply,
@@ -123,11 +125,14 @@ class OpenAIBackend:
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES,
     ) -> None:
-        self.base_url, self._auth = split_credentials(base_url.rstrip("/"))
-        self._url = f"{self.base_url}/chat/completions"
+        self.base_url, self._auth = split_credentials(base_url)
+        self._url = endpoint_url(self.base_url, "chat/completions")
         self._shown_url = redact_url(self._url)  # the query may still hold a key
         self.model = model
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        secrets = (self.api_key, *url_secrets(base_url))
+        # Longest first, so a key containing another secret is hidden whole.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
         self.limiter = AdaptiveLimiter(maximum=concurrency)
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
@@ -138,6 +143,13 @@ class OpenAIBackend:
         self.schema_mode: str = "json_schema"
         self.n_supported = True
         self._client: aiohttp.ClientSession | None = None
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with the key and URL credentials hidden: servers and aiohttp errors may
+        echo them, and what we raise ends up in files and on screen."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({redact_url(self.base_url)!r}, {self.model!r})"
@@ -232,7 +244,7 @@ class OpenAIBackend:
                     data = await self._read_body(resp, self.max_reply_bytes)
                 except ReplyTooLarge as err:
                     # Not retried: a server that ignores max_tokens will do it again.
-                    raw, status = clip(err.head), resp.status
+                    raw, status = self._scrub(clip(err.head)), resp.status
                     raise BackendError(
                         "reply_too_large", str(err), raw=raw, status=status
                     ) from None
@@ -241,13 +253,14 @@ class OpenAIBackend:
             self.limiter.on_overload()
             raise RetryableError("timeout", f"no answer within {self.timeout_s}s") from err
         except aiohttp.ClientError as err:
-            raise RetryableError("transport", f"{type(err).__name__}: {err}") from err
+            detail = self._scrub(f"{type(err).__name__}: {err}")
+            raise RetryableError("transport", detail) from err
 
     def _parse(self, reply: HttpReply, schema_mode: str) -> Completion:
         status = reply.status
         if status < 400:
             return self._completion(reply)
-        message = server_message(reply.body)
+        message = self._scrub(server_message(reply.body))
         if status in OVERLOAD_STATUSES:
             self.limiter.on_overload(reply.retry_after_s)
             detail = f"HTTP {status}: {message}"
@@ -274,14 +287,15 @@ class OpenAIBackend:
             completion = parse_reply(reply.body)
         except NotJson as err:
             # Cut off in transit, or a proxy's error page: another try may well work.
-            detail = f"malformed response body: {err}"
-            raise RetryableError(
-                "transport", detail, status=reply.status, raw=clip(reply.body)
-            ) from None
+            detail, raw = (
+                self._scrub(f"malformed response body: {err}"),
+                self._scrub(clip(reply.body)),
+            )
+            raise RetryableError("transport", detail, status=reply.status, raw=raw) from None
         except MalformedReply as err:
             # A server that answers in the wrong shape will do so again: not retried.
-            detail = f"the reply is not a chat completion: {err}"
-            raw = clip(reply.body)
+            detail = self._scrub(f"the reply is not a chat completion: {err}")
+            raw = self._scrub(clip(reply.body))
             raise BackendError("malformed_reply", detail, raw=raw, status=reply.status) from None
         self.limiter.on_success()
         return completion
@@ -320,7 +334,7 @@ class OpenAIBackend:
     async def check_endpoint(self, timeout_s: float = CHECK_TIMEOUT_S) -> str | None:
         """``FatalBackendError`` when the endpoint cannot be reached or refuses the key; a
         one-line note when it works but does not list the model (some servers take any)."""
-        models_url = f"{self.base_url}/models"
+        models_url = endpoint_url(self.base_url, "models")
         try:
             reply = await self._reach("GET", models_url, None, timeout_s)
             if reply.status in (404, 405):
@@ -349,7 +363,7 @@ class OpenAIBackend:
             why = f"no answer within {timeout_s:g} s"
             raise FatalBackendError("unreachable", f"{shown}: {why}", None, why) from None
         except aiohttp.ClientError as err:
-            why = _connect_failure(err)
+            why = self._scrub(_connect_failure(err))
             detail = f"cannot reach {shown}: {why}"
             raise FatalBackendError("unreachable", detail, None, why) from None
 
@@ -357,7 +371,7 @@ class OpenAIBackend:
         """Raise on 401/403/404; a note for any other refusal (the run will retry those)."""
         if reply.status < 400:
             return None
-        message = server_message(reply.body)
+        message = self._scrub(server_message(reply.body))
         detail = f"HTTP {reply.status} from {redact_url(url)}: {message}"
         if reply.status in FATAL_STATUSES:
             raise FatalBackendError(FATAL_STATUSES[reply.status], detail, reply.status, message)
@@ -402,11 +416,11 @@ class OpenAIBackend:
     def _session(self) -> aiohttp.ClientSession:
         if self._client is None or self._client.closed:
             # URL credentials win over a key from the environment: they were given explicitly.
-            bearer = self.api_key if self._auth is None else None
-            headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+            bearer = f"Bearer {self.api_key}" if self.api_key else None
+            authorization = self._auth or bearer
+            headers = {"Authorization": authorization} if authorization else {}
             self._client = aiohttp.ClientSession(
                 headers=headers,
-                auth=self._auth,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 connector=aiohttp.TCPConnector(limit=self.limiter.maximum, ttl_dns_cache=300),
             )
@@ -417,9 +431,9 @@ class OpenAIBackend:
             await self._client.close()
 
 
-def split_credentials(url: str) -> tuple[str, aiohttp.BasicAuth | None]:
-    """``url`` without ``user:password@``, and those as Basic auth. Not an http(s) URL with a
-    host: ``InputError`` quoting the URL redacted."""
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """``url`` without ``user:password@``, and those as a Basic ``Authorization`` value. Not
+    an http(s) URL with a host: ``InputError`` quoting the URL redacted."""
     try:
         parts = urlsplit(url)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -432,9 +446,16 @@ def split_credentials(url: str) -> tuple[str, aiohttp.BasicAuth | None]:
         )
     if "@" not in parts.netloc:
         return url, None
-    auth = aiohttp.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    auth = "Basic " + base64.b64encode(pair.encode()).decode()
     netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), auth
+
+
+def endpoint_url(base_url: str, name: str) -> str:
+    """``base_url`` + ``/name``; a query (Azure's ``?api-version=``) stays at the end."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{name}"))
 
 
 def _connect_failure(err: aiohttp.ClientError) -> str:
