@@ -290,8 +290,8 @@ class FaultServer:
         try:
             await response.write(json.dumps(head)[:-1].encode() + b', "choices": [')
             await response.write(b'{"index": 0, "message": {"role": "assistant", "content": "')
-            for _ in range(self.huge_bytes // len(HUGE_CHUNK)):
-                await response.write(HUGE_CHUNK)
+            for start in range(0, self.huge_bytes, len(HUGE_CHUNK)):
+                await response.write(HUGE_CHUNK[: self.huge_bytes - start])
             await response.write(b'"}, "finish_reason": "stop"}]}')
             await response.write_eof()
         except ConnectionError:

@@ -12,6 +12,7 @@ import pytest
 from reasonaqa.backends.base import BackendError, Completion, FatalBackendError
 from reasonaqa.backends.openai_reply import RAW_CHARS
 from reasonaqa.schemas import McqItem
+from reasonaqa.testing.fault_server import ALL_FAULT_KINDS
 from tests.backends.conftest import mcq_request, quick_backend, requests_seen, served
 
 
@@ -175,3 +176,34 @@ def test_a_cut_body_is_retried_and_keeps_the_server_text() -> None:
     assert err.status == 200 and err.message is None
     assert err.raw and err.raw.startswith('{"id": "chatcmpl-')
     assert sent == 2
+
+
+def test_any_mix_of_faults_gives_strings_or_one_line_errors() -> None:
+    kinds = [kind for kind in ALL_FAULT_KINDS if kind != "hang"]  # hangs only slow it down
+    rates = {kind: 0.7 / len(kinds) for kind in kinds}
+
+    async def scenario() -> list[Completion | BaseException]:
+        async with served(rates) as (url, _), aclosing(quick_backend(url)) as backend:
+            requests = [backend.complete(mcq_request(index)) for index in range(80)]
+            return list(await asyncio.gather(*requests, return_exceptions=True))
+
+    outcomes = asyncio.run(scenario())
+    reasons = set()
+    for outcome in outcomes:
+        if isinstance(outcome, Completion):
+            assert all(isinstance(text, str) for text in outcome.texts)
+            continue
+        assert isinstance(outcome, BackendError | FatalBackendError), repr(outcome)
+        one_line(outcome)
+        reasons.add(outcome.reason)
+    assert any(isinstance(outcome, Completion) for outcome in outcomes)
+    assert reasons <= {
+        "transport",
+        "malformed_reply",
+        "reply_too_large",
+        "length",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+    }
+    assert {"malformed_reply", "reply_too_large", "unauthorized"} <= reasons
