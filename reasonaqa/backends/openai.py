@@ -261,36 +261,33 @@ class OpenAIBackend:
         if status < 400:
             return self._completion(reply)
         message = self._scrub(server_message(reply.body))
+        raw = self._scrub(clip(reply.body))
+        detail = f"HTTP {status}: {message}"
         if status in OVERLOAD_STATUSES:
             self.limiter.on_overload(reply.retry_after_s)
-            detail = f"HTTP {status}: {message}"
             raise RetryableError(
-                "transport", detail, reply.retry_after_s, status=status, message=message
+                "transport", detail, reply.retry_after_s, status=status, message=message, raw=raw
             )
         if status in FATAL_STATUSES:
-            detail = f"HTTP {status} from {self._shown_url}: {message}"
-            raise FatalBackendError(FATAL_STATUSES[status], detail, status, message)
+            shown = f"HTTP {status} from {self._shown_url}: {message}"
+            raise FatalBackendError(FATAL_STATUSES[status], shown, status, message)
         if status == 400 and is_context_length_error(reply.body):
             # Sending it again cannot help: the prompt plus max_tokens will not fit.
             detail = f"HTTP 400, the prompt does not fit the model's context: {message}"
-            raise BackendError("length", detail, status=status, message=message)
+            raise BackendError("length", detail, raw=raw, status=status, message=message)
         if schema_mode == "json_schema" and status in SCHEMA_REFUSAL_STATUSES:
             raise SchemaFormatRejected(message)
         if status >= 500:
-            raise RetryableError(
-                "transport", f"HTTP {status}: {message}", status=status, message=message
-            )
-        raise BackendError("transport", f"HTTP {status}: {message}", status=status, message=message)
+            raise RetryableError("transport", detail, status=status, message=message, raw=raw)
+        raise BackendError("transport", detail, raw=raw, status=status, message=message)
 
     def _completion(self, reply: HttpReply) -> Completion:
         try:
             completion = parse_reply(reply.body)
         except NotJson as err:
             # Cut off in transit, or a proxy's error page: another try may well work.
-            detail, raw = (
-                self._scrub(f"malformed response body: {err}"),
-                self._scrub(clip(reply.body)),
-            )
+            detail = self._scrub(f"malformed response body: {err}")
+            raw = self._scrub(clip(reply.body))
             raise RetryableError("transport", detail, status=reply.status, raw=raw) from None
         except MalformedReply as err:
             # A server that answers in the wrong shape will do so again: not retried.

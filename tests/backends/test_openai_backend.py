@@ -133,6 +133,7 @@ def test_a_prompt_over_the_context_fails_as_length_once_in_every_dialect() -> No
     assert schema_mode == "json_schema", "not taken for a refusal of json_schema"
     assert {err.reason for err in errors} == {"length"}
     assert {err.status for err in errors} == {400}
+    assert all(err.raw and '"message"' in err.raw for err in errors), "the error body is kept"
     messages = {err.message or "" for err in errors}
     assert any("exceeds the available context size" in m for m in messages)  # llama.cpp
     assert any("However, your messages resulted in" in m for m in messages)  # OpenAI
@@ -164,6 +165,7 @@ def test_a_failure_after_retries_keeps_the_last_status_and_message() -> None:
     assert isinstance(err, BackendError)
     assert err.reason == "transport"
     assert (err.status, err.message) == (500, "injected server_error")
+    assert err.raw is not None and '"message": "injected server_error"' in err.raw
     assert one_line(err) == "gave up after 3 attempt(s): HTTP 500: injected server_error"
     assert sent == 2 * 3  # each 500 to json_schema is retried as json_object (llama.cpp)
 
