@@ -8,12 +8,12 @@ import time
 from contextlib import aclosing
 
 import pytest
+from backend_helpers import mcq_request, quick_backend, requests_seen, served
 
 from reasonaqa.backends.base import BackendError, Completion, FatalBackendError
 from reasonaqa.backends.openai_reply import RAW_CHARS
 from reasonaqa.schemas import McqItem
 from reasonaqa.testing.fault_server import ALL_FAULT_KINDS
-from tests.backends.conftest import mcq_request, quick_backend, requests_seen, served
 
 
 def fail(kind: str, **backend_options: int) -> tuple[BaseException, int]:

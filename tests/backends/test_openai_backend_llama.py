@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from contextlib import aclosing
 
 import pytest
+from backend_helpers import mcq_request
 
 from reasonaqa.backends.base import BackendError
 from reasonaqa.backends.openai import OpenAIBackend
 from reasonaqa.errors import InputError
 from reasonaqa.testing.servers import llama_server
-from tests.backends.conftest import mcq_request
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Helpers for the backend tests: a fault server in the test's event loop, and requests."""
+"""Helpers for the backend tests, imported by name: pytest puts this folder on sys.path."""
 
 from __future__ import annotations
 
