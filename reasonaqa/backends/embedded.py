@@ -12,12 +12,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from reasonaqa.backends.base import ChatRequest, Completion
+from reasonaqa.backends.base import Backend, ChatRequest, Completion
 from reasonaqa.config import embedded_model_name, smollm2_gguf_path
 from reasonaqa.errors import InputError
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(Backend):  # subclassed for the protocol's no-op check_endpoint
     name = "embedded"
     accepts_seed = True
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from reasonaqa.backends.base import BackendError, ChatRequest, Completion
+from reasonaqa.backends.base import Backend, BackendError, ChatRequest, Completion
 from reasonaqa.errors import InputError
 
 INSTALL_HINT = (
@@ -46,7 +46,7 @@ def import_vllm() -> ModuleType:
         raise InputError(f"{INSTALL_HINT} [import vllm: {err}]") from err
 
 
-class VllmBackend:
+class VllmBackend(Backend):  # subclassed for the protocol's no-op check_endpoint
     """In-process vLLM behind the ``Backend`` protocol."""
 
     name = "vllm"

@@ -7,7 +7,11 @@
 in ``response_format`` (``json_schema`` or llama.cpp's ``json_object`` + ``schema``), filled
 with plausible content (see ``fake_content``). ``n`` gives n choices, ``seed`` is echoed.
 
-By ``--rates`` (fraction of requests per fault kind, see ``FAULT_KINDS``) it fails instead.
+By ``--rates`` (fraction of requests per fault kind, see ``ALL_FAULT_KINDS``) it fails instead:
+the transient faults of ``FAULT_KINDS``; replies no real server sends (``REPLY_FAULT_KINDS``:
+a number or an object as content, no choices, malformed usage, a 50 MB body streamed without
+Content-Length); and refusals with OpenAI-style error bodies (``REFUSAL_FAULT_KINDS``: 401,
+403, 404 model not found, 400 context length in the OpenAI, vLLM or llama.cpp dialect).
 Whether a request fails is a pure function of the seed, the hash of the request body and how
 many times that exact body was seen, so a client's retry can succeed and a rerun of the same
 test sees the same faults. ``--mode instant`` skips all fault bookkeeping, for benchmarks.
@@ -16,18 +20,21 @@ test sees the same faults. ``--mode instant`` skips all fault bookkeeping, for b
 attempt, HTTP status (0 when the connection was dropped) and fault kind. A ``hang`` that
 answers logs status 200 once its sleep ends, when the client has usually given up.
 ``GET /_stats`` returns request counts and the server's CPU-seconds; ``GET /v1/models`` lists
-one model.
+one model (``MODEL_ID``), or answers 404 with ``--no-models``. With ``--api-key KEY`` every
+``/v1`` request needs ``Authorization: Bearer KEY`` or Basic auth with password KEY, else 401.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -55,9 +62,27 @@ FAULT_KINDS: tuple[str, ...] = (
     "bad_schema",  # 200, message content is JSON that does not match the schema
     "length",  # 200, finish_reason "length" and the content cut in half
 )
+# Replies that break the chat-completions contract, which clients must survive.
+REPLY_FAULT_KINDS: tuple[str, ...] = (
+    "number_content",  # 200, message content is a number
+    "object_content",  # 200, message content is a JSON object, not a string
+    "no_choices",  # 200, the body has no "choices"
+    "bad_usage",  # 200, usage token counts are not counts
+    "huge",  # 200, a body of --huge-bytes streamed in chunks, with no Content-Length
+)
+# Refusals a client must not retry, with OpenAI-style error bodies.
+REFUSAL_FAULT_KINDS: tuple[str, ...] = (
+    "unauthorized",  # 401
+    "forbidden",  # 403
+    "model_not_found",  # 404
+    "context_length",  # 400, the prompt does not fit (OpenAI, vLLM or llama.cpp wording)
+)
+ALL_FAULT_KINDS = FAULT_KINDS + REPLY_FAULT_KINDS + REFUSAL_FAULT_KINDS
 HTTP_STATUS = {"rate_limit": 429, "server_error": 500, "unavailable": 503}
 Mode = Literal["faults", "instant"]
 MODEL_ID = "fault-server"
+HUGE_BYTES = 50 * 1024**2
+HUGE_CHUNK = b"a" * 64 * 1024
 
 
 def uniform_rates(total: float, kinds: tuple[str, ...] = FAULT_KINDS) -> dict[str, float]:
@@ -90,9 +115,10 @@ class FaultPlan:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        unknown = set(self.rates) - set(FAULT_KINDS)
+        unknown = set(self.rates) - set(ALL_FAULT_KINDS)
         if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {list(FAULT_KINDS)}")
+            known = list(ALL_FAULT_KINDS)
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {known}")
         if any(not 0 <= rate <= 1 for rate in self.rates.values()):
             raise ValueError("each fault rate must be between 0 and 1")
         if sum(self.rates.values()) > 1 + 1e-9:
@@ -100,7 +126,7 @@ class FaultPlan:
 
     def pick(self, body_hash: str, attempt: int) -> str | None:
         draw = stable_hash(f"{self.seed}:{body_hash}:{attempt}") / 2**64
-        for kind in FAULT_KINDS:
+        for kind in ALL_FAULT_KINDS:  # later kinds come after, so earlier draws stay as they were
             rate = self.rates.get(kind, 0.0)
             if draw < rate:
                 return kind
@@ -119,8 +145,14 @@ class FaultServer:
         hang_s: float = 10.0,
         retry_after_s: int = 1,
         latency_s: float = 0.0,
+        huge_bytes: int = HUGE_BYTES,
+        api_key: str | None = None,
+        models_endpoint: bool = True,
     ) -> None:
         self.plan = plan
+        self.huge_bytes = huge_bytes
+        self.api_key = api_key
+        self.models_endpoint = models_endpoint
         self.latency_s = latency_s
         self.instant = mode == "instant"
         self.hang_s = hang_s
@@ -149,6 +181,11 @@ class FaultServer:
             self._log.close()
 
     async def models(self, request: web.Request) -> web.Response:
+        refusal = self._refuse_key(request)
+        if refusal is not None:
+            return refusal
+        if not self.models_endpoint:
+            return web.json_response({"detail": "Not Found"}, status=404)
         model = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "reasonaqa"}
         return web.json_response({"object": "list", "data": [model]})
 
@@ -160,7 +197,16 @@ class FaultServer:
         }
         return web.json_response(stats)
 
+    def _refuse_key(self, request: web.Request) -> web.Response | None:
+        """401 unless the request carries the key, as Bearer or as a Basic auth password."""
+        if self.api_key is None or _presented_key(request) == self.api_key:
+            return None
+        return _openai_error(401, "Incorrect API key provided.", "invalid_api_key")
+
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        refusal = self._refuse_key(request)
+        if refusal is not None:
+            return refusal
         body = await request.read()
         digest = hashlib.blake2b(body, digest_size=8).hexdigest()
         try:
@@ -175,7 +221,7 @@ class FaultServer:
             self._attempts[digest] = attempt
             fault = self.plan.pick(digest, attempt)
         self.counts[fault or "ok"] += 1
-        response = await self._respond(fault, payload, ctx, digest)
+        response = await self._respond(request, fault, payload, ctx, digest)
         if response is None:
             _drop(request)
         if self._log is not None:
@@ -200,11 +246,20 @@ class FaultServer:
         self._log.write(json.dumps(entry) + "\n")
 
     async def _respond(
-        self, fault: str | None, payload: dict[str, Any], ctx: Context, digest: str
-    ) -> web.Response | None:
+        self,
+        request: web.Request,
+        fault: str | None,
+        payload: dict[str, Any],
+        ctx: Context,
+        digest: str,
+    ) -> web.StreamResponse | None:
         """The response for a fault kind (None: drop the connection)."""
         if self.latency_s:  # a model's think time, so tests can act while requests are in flight
             await asyncio.sleep(self.latency_s)
+        if fault in REFUSAL_FAULT_KINDS:
+            return _refusal(fault, payload, digest)
+        if fault == "huge":
+            return await self._stream_huge(request, payload, digest)
         if fault in HTTP_STATUS:
             headers = {"Retry-After": str(self.retry_after_s)} if fault == "rate_limit" else {}
             return _error(HTTP_STATUS[fault], f"injected {fault}", headers)
@@ -215,10 +270,33 @@ class FaultServer:
             fault = None
         if fault == "drop":
             return None
-        body = json.dumps(self._completion(payload, ctx, digest, fault)).encode()
+        completion = self._completion(payload, ctx, digest, fault)
+        if fault in REPLY_FAULT_KINDS:
+            _break_reply(completion, fault, digest)
+        body = json.dumps(completion).encode()
         if fault == "truncated":
             body = body[: len(body) // 2]
         return web.Response(body=body, content_type="application/json")
+
+    async def _stream_huge(
+        self, request: web.Request, payload: dict[str, Any], digest: str
+    ) -> web.StreamResponse:
+        """A valid completion whose content is ``huge_bytes`` long, written as it goes, so the
+        client cannot see the size up front; stops quietly when the client hangs up."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        head = {"id": f"chatcmpl-{digest}", "object": "chat.completion", "model": MODEL_ID}
+        try:
+            await response.write(json.dumps(head)[:-1].encode() + b', "choices": [')
+            await response.write(b'{"index": 0, "message": {"role": "assistant", "content": "')
+            for start in range(0, self.huge_bytes, len(HUGE_CHUNK)):
+                await response.write(HUGE_CHUNK[: self.huge_bytes - start])
+            await response.write(b'"}, "finish_reason": "stop"}]}')
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client had read enough: what a capped client does
+        return response
 
     def _completion(
         self, payload: dict[str, Any], ctx: Context, digest: str, fault: str | None
@@ -290,6 +368,66 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _break_reply(completion: dict[str, Any], fault: str, digest: str) -> None:
+    """Turn a good completion into the malformed reply a fault kind names."""
+    message = completion["choices"][0]["message"]
+    if fault == "number_content":
+        message["content"] = int(digest[:4], 16)
+    elif fault == "object_content":  # what a proxy that "helpfully" parses JSON content sends
+        message["content"] = json.loads(message["content"])
+    elif fault == "no_choices":
+        del completion["choices"]
+    elif fault == "bad_usage":
+        completion["usage"] = {"prompt_tokens": "n/a", "completion_tokens": [1, 2]}
+
+
+def _refusal(fault: str, payload: dict[str, Any], digest: str) -> web.Response:
+    """The error body a real server sends for this refusal."""
+    model = payload.get("model") or MODEL_ID
+    if fault == "unauthorized":
+        return _openai_error(401, "Incorrect API key provided.", "invalid_api_key")
+    if fault == "forbidden":
+        return _openai_error(403, "You are not allowed to use this model.", "forbidden")
+    if fault == "model_not_found":
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        return _openai_error(404, message, "model_not_found")
+    return _context_length_error(int(digest, 16) % 3, payload)
+
+
+def _context_length_error(dialect: int, payload: dict[str, Any]) -> web.Response:
+    """400 in the words of OpenAI (0), vLLM (1) or llama.cpp's server (2)."""
+    prompt = sum(len(str(m.get("content", ""))) for m in payload["messages"]) // 4 + 4096
+    limit = "This model's maximum context length is 4096 tokens."
+    if dialect == 0:
+        message = f"{limit} However, your messages resulted in {prompt} tokens."
+        return _openai_error(400, message, "context_length_exceeded", param="messages")
+    if dialect == 1:
+        message = f"{limit} However, you requested {prompt} tokens. Please reduce the length."
+        error = {"object": "error", "message": message, "type": "BadRequestError", "code": 400}
+        return web.json_response(error, status=400)
+    message = "the request exceeds the available context size, try increasing it"
+    error = {"code": 400, "message": message, "type": "exceed_context_size_error"}
+    body = {"error": {**error, "n_prompt_tokens": prompt, "n_ctx": 4096}}
+    return web.json_response(body, status=400)
+
+
+def _openai_error(status: int, message: str, code: str, param: str | None = None) -> web.Response:
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    return web.json_response({"error": error}, status=status)
+
+
+def _presented_key(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value).decode().partition(":")[2]
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return None
+    return None
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     error = {"error": {"message": message, "type": "server_error", "code": status}}
     return web.json_response(error, status=status, headers=headers)
@@ -301,12 +439,28 @@ def _drop(request: web.Request) -> None:
         request.transport.abort()
 
 
+@asynccontextmanager
+async def serving(server: FaultServer) -> AsyncIterator[str]:
+    """``server`` on a free port of 127.0.0.1 in this event loop; yields its ``/v1`` URL.
+
+    For tests that want real HTTP without a subprocess to start."""
+    runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m reasonaqa.testing.fault_server")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--rates", default="{}", help=f"JSON object, kinds: {', '.join(FAULT_KINDS)}"
+        "--rates", default="{}", help=f"JSON object, kinds: {', '.join(ALL_FAULT_KINDS)}"
     )
     parser.add_argument("--log", type=Path, help="append one JSON line per request here")
     parser.add_argument("--seed", type=int, default=0)
@@ -314,6 +468,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hang-seconds", type=float, default=10.0)
     parser.add_argument("--retry-after", type=int, default=1, help="seconds, sent with 429")
     parser.add_argument("--latency-seconds", type=float, default=0.0, help="delay every answer")
+    parser.add_argument("--huge-bytes", type=int, default=HUGE_BYTES, help="size of a huge reply")
+    parser.add_argument("--api-key", help="refuse /v1 requests without it (HTTP 401)")
+    parser.add_argument("--no-models", action="store_true", help="GET /v1/models answers 404")
     args = parser.parse_args(argv)
     try:
         plan = FaultPlan(rates=json.loads(args.rates), seed=args.seed)
@@ -322,7 +479,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.mode == "instant" and plan.rates:
         parser.error("--mode instant injects no faults; leave out --rates")
     server = FaultServer(
-        plan, args.mode, args.log, args.hang_seconds, args.retry_after, args.latency_seconds
+        plan,
+        args.mode,
+        args.log,
+        args.hang_seconds,
+        args.retry_after,
+        args.latency_seconds,
+        huge_bytes=args.huge_bytes,
+        api_key=args.api_key,
+        models_endpoint=not args.no_models,
     )
     web.run_app(
         server.app(),

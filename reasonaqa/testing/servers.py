@@ -49,8 +49,12 @@ def fault_server(
     hang_s: float = 10.0,
     retry_after_s: int = 1,
     latency_s: float = 0.0,
+    api_key: str | None = None,
+    models_endpoint: bool = True,
 ) -> Iterator[str]:
-    """The fault-injecting server (``reasonaqa.testing.fault_server``), pinned to ``cpu`` if set."""
+    """The fault-injecting server (``reasonaqa.testing.fault_server``), pinned to ``cpu`` if set.
+
+    ``api_key``: requests without it get 401; ``models_endpoint=False``: ``/models`` is 404."""
     port = free_port()
     command = [sys.executable, "-m", "reasonaqa.testing.fault_server", "--port", str(port)]
     command += ["--mode", mode, "--seed", str(seed), "--hang-seconds", str(hang_s)]
@@ -59,6 +63,10 @@ def fault_server(
         command += ["--rates", json.dumps(dict(rates))]
     if log is not None:
         command += ["--log", str(log)]
+    if api_key is not None:
+        command += ["--api-key", api_key]
+    if not models_endpoint:
+        command.append("--no-models")
     if cpu is not None and shutil.which("taskset"):
         command = ["taskset", "-c", str(cpu), *command]
     with _serving(command, port, FAULT_SERVER_START_S) as url:
@@ -105,6 +113,9 @@ def _wait_ready(
             with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as err:
+            if err.code in (401, 404):  # up, but wants a key or has no model list
+                return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import importlib.util
 import json
@@ -26,7 +27,15 @@ from reasonaqa.schemas import (
     llm_json_schema,
 )
 from reasonaqa.testing.fake_content import Context, Picker, compile_schema, options_in
-from reasonaqa.testing.fault_server import FAULT_KINDS, messages_hash, read_log, uniform_rates
+from reasonaqa.testing.fault_server import (
+    FAULT_KINDS,
+    FaultPlan,
+    FaultServer,
+    messages_hash,
+    read_log,
+    serving,
+    uniform_rates,
+)
 from reasonaqa.testing.servers import fault_server, llama_server
 
 # Far apart, so a loaded machine's slow answer is never taken for a hang.
@@ -310,3 +319,140 @@ def test_llama_server_returns_a_schema_valid_mcq() -> None:
         (completion,) = asyncio.run(post_all(url, [body]))
     item = McqItem.model_validate_json(contents(completion)[0])
     assert len(item.options) == 4
+
+
+# --- replies no real server sends, and refusals --------------------------------------------
+
+
+async def raw_answers(
+    url: str, bodies: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> list[tuple[int, dict[str, str], bytes]]:
+    """Status, headers and body of each answer, read in full."""
+    async with aiohttp.ClientSession(headers=headers) as session:
+        answers = []
+        for body in bodies:
+            async with session.post(f"{url}/chat/completions", json=body) as response:
+                answers.append((response.status, dict(response.headers), await response.read()))
+        return answers
+
+
+def answers_for(
+    kind: str, count: int = 1, **server: Any
+) -> list[tuple[int, dict[str, str], bytes]]:
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        fault_server_ = FaultServer(FaultPlan(rates={kind: 1.0}), **server)
+        async with serving(fault_server_) as url:
+            return await raw_answers(url, [chat_request(McqItem, i) for i in range(count)])
+
+    return asyncio.run(scenario())
+
+
+def test_malformed_replies_break_exactly_one_part_of_the_contract() -> None:
+    def first(kind: str) -> dict[str, Any]:
+        ((status, _, body),) = answers_for(kind)
+        assert status == 200
+        return json.loads(body)
+
+    assert isinstance(first("number_content")["choices"][0]["message"]["content"], int)
+    McqItem.model_validate(first("object_content")["choices"][0]["message"]["content"])
+    no_choices = first("no_choices")
+    assert "choices" not in no_choices and no_choices["usage"]["prompt_tokens"] > 0
+    bad_usage = first("bad_usage")
+    assert bad_usage["usage"] == {"prompt_tokens": "n/a", "completion_tokens": [1, 2]}
+    McqItem.model_validate_json(bad_usage["choices"][0]["message"]["content"])
+
+
+def test_a_huge_reply_is_streamed_without_a_length_and_is_valid_json() -> None:
+    ((status, headers, body),) = answers_for("huge", huge_bytes=2 * 1024**2 + 5)
+    assert status == 200
+    assert "Content-Length" not in headers and headers["Transfer-Encoding"] == "chunked"
+    content = json.loads(body)["choices"][0]["message"]["content"]
+    assert len(content) == 2 * 1024**2 + 5
+
+
+def test_the_server_survives_a_client_that_hangs_up_on_a_huge_reply() -> None:
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        server = FaultServer(FaultPlan(rates={"huge": 0.5}))
+        async with serving(server) as url, aiohttp.ClientSession() as session:
+            statuses = []
+            for index in range(8):
+                body = chat_request(McqItem, index)
+                async with session.post(f"{url}/chat/completions", json=body) as response:
+                    statuses.append(response.status)
+                    await response.content.read(64 * 1024)
+                    response.close()  # hang up after 64 KiB, as a capped client does
+            async with session.get(f"{url}/models") as models:
+                return statuses.count(200), await models.json()
+
+    ok, models = asyncio.run(scenario())
+    assert ok == 8 and models["data"][0]["id"] == "fault-server"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("unauthorized", 401, "invalid_api_key"),
+        ("forbidden", 403, "forbidden"),
+        ("model_not_found", 404, "model_not_found"),
+    ],
+)
+def test_refusals_have_openai_error_bodies(kind: str, status: int, code: str) -> None:
+    ((got, _, body),) = answers_for(kind)
+    error = json.loads(body)["error"]
+    assert got == status
+    assert error["code"] == code and error["type"] == "invalid_request_error"
+    assert error["message"]
+
+
+def test_context_length_errors_come_in_three_dialects() -> None:
+    answers = answers_for("context_length", count=12)
+    assert {status for status, _, _ in answers} == {400}
+    bodies = [json.loads(body) for _, _, body in answers]
+    openai = [b for b in bodies if b.get("error", {}).get("code") == "context_length_exceeded"]
+    vllm = [b for b in bodies if b.get("object") == "error"]
+    llama = [b for b in bodies if b.get("error", {}).get("type") == "exceed_context_size_error"]
+    assert openai and vllm and llama and len(openai) + len(vllm) + len(llama) == 12
+    assert "maximum context length" in vllm[0]["message"]
+    assert llama[0]["error"]["n_ctx"] == 4096
+    assert answers_for("context_length", count=12) == answers  # deterministic
+
+
+def test_new_kinds_mix_with_the_old_at_their_rates() -> None:
+    bodies = [f"{i:016x}" for i in range(3000)]
+    plan = FaultPlan(rates={"drop": 0.1, "huge": 0.1, "unauthorized": 0.1}, seed=3)
+    picks = [plan.pick(body, 1) for body in bodies]
+    counts = Counter(picks)
+    for kind in ("drop", "huge", "unauthorized"):
+        assert abs(counts[kind] - 300) < 60, counts
+    only_drops = FaultPlan(rates={"drop": 0.1}, seed=3)
+    assert [pick == "drop" for pick in picks] == [
+        only_drops.pick(body, 1) == "drop" for body in bodies
+    ], "the new kinds come last: the old kinds hit the same requests as before"
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        FaultPlan(rates={"teapot": 0.1})
+
+
+def test_the_launcher_serves_a_keyed_server_without_a_model_list() -> None:
+    body = json.dumps(chat_request(McqItem, 0)).encode()
+    basic = "Basic " + base64.b64encode(b"user:sk-k").decode()
+
+    async def status(url: str, path: str, authorization: str | None = None) -> int:
+        headers = {"Authorization": authorization} if authorization else {}
+        data = body if path == "chat/completions" else None
+        method = "POST" if data else "GET"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, f"{url}/{path}", data=data, headers=headers) as response,
+        ):
+            return response.status
+
+    async def probe(url: str) -> list[int]:
+        return [
+            await status(url, "models"),
+            await status(url, "models", "Bearer sk-k"),
+            await status(url, "chat/completions", basic),
+            await status(url, "chat/completions", "Bearer sk-wrong"),
+        ]
+
+    with fault_server(api_key="sk-k", models_endpoint=False) as url:
+        assert asyncio.run(probe(url)) == [401, 404, 200, 401]
