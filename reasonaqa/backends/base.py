@@ -123,7 +123,6 @@ class Backend(Protocol):
 
     name: str
     model: str
-    accepts_seed: bool
 
     async def complete(self, request: ChatRequest) -> Completion: ...
 

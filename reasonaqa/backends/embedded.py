@@ -19,7 +19,6 @@ from reasonaqa.errors import InputError
 
 class EmbeddedBackend(Backend):  # subclassed for the protocol's no-op check_endpoint
     name = "embedded"
-    accepts_seed = True
 
     def __init__(
         self, model_path: Path | None = None, n_ctx: int = 2048, threads: int | None = None

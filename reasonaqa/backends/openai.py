@@ -111,7 +111,6 @@ class HttpReply:
 
 class OpenAIBackend:
     name = "openai"
-    accepts_seed = True
 
     def __init__(
         self,

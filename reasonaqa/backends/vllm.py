@@ -50,7 +50,6 @@ class VllmBackend(Backend):  # subclassed for the protocol's no-op check_endpoin
     """In-process vLLM behind the ``Backend`` protocol."""
 
     name = "vllm"
-    accepts_seed = True
 
     def __init__(
         self,
