@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 
 import pytest
-from backend_helpers import mcq_request, quick_backend, requests_seen, served
 
 from reasonaqa.backends.base import BackendError, FatalBackendError, redact_url, url_secrets
 from reasonaqa.backends.openai import OpenAIBackend, endpoint_url
 from reasonaqa.errors import InputError
+from reasonaqa.testing.backend_helpers import mcq_request, quick_backend, requests_seen, served
 from reasonaqa.testing.servers import free_port
 
 KEY = "sk-test-0123456789"

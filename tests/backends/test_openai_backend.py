@@ -8,11 +8,11 @@ import time
 from contextlib import aclosing
 
 import pytest
-from backend_helpers import mcq_request, quick_backend, requests_seen, served
 
 from reasonaqa.backends.base import BackendError, Completion, FatalBackendError
 from reasonaqa.backends.openai_reply import RAW_CHARS
 from reasonaqa.schemas import McqItem
+from reasonaqa.testing.backend_helpers import mcq_request, quick_backend, requests_seen, served
 from reasonaqa.testing.fault_server import ALL_FAULT_KINDS
 
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from contextlib import aclosing
 
 import pytest
-from backend_helpers import mcq_request
 
 from reasonaqa.backends.base import BackendError
 from reasonaqa.backends.openai import OpenAIBackend
 from reasonaqa.errors import InputError
+from reasonaqa.testing.backend_helpers import mcq_request
 from reasonaqa.testing.servers import llama_server
 
 pytestmark = pytest.mark.slow
