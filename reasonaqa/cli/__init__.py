@@ -1,8 +1,9 @@
 """Command-line interface: the top layer. Each command group lives in its own module.
 
 Every failure ends as one line on stderr: usage errors as click's usage message (exit 2),
-bad input and OS errors (read-only folder, full disk, a file where a folder belongs) as
-``error: ...`` (exit 2), Ctrl-C with the command that resumes (exit 130).
+bad input, an endpoint that refuses the run (401, 403, 404, unreachable) and OS errors
+(read-only folder, full disk, a file where a folder belongs) as ``error: ...`` (exit 2),
+Ctrl-C with the command that resumes (exit 130).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from types import ModuleType
 
 import typer
 
+from reasonaqa.backends.base import FatalBackendError
 from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
 
@@ -46,6 +48,9 @@ def main() -> None:
         code = app(standalone_mode=False)
     except InputError as err:
         _fail(f"error: {err}", 2)
+    except FatalBackendError as err:
+        reason = str(err).rstrip(". ")
+        _fail(f"error: {reason}. Nothing was quarantined; rerun the same command once fixed.", 2)
     except CLICK_ERRORS as err:
         err.show()  # type: ignore[attr-defined]
         sys.exit(err.exit_code)  # type: ignore[attr-defined]

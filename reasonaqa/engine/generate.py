@@ -1,13 +1,15 @@
 """``generate``: the whole local run, resumable by rerunning the same command.
 
-Order of work: check every input before anything is written (manifest, templates); open the
-journal and refuse a folder made with other settings (``RunSession``); stream the pending
-work items through the worker pool; commit in chunks; finalize.
+Order of work: check every input before anything is written (templates, the endpoint); open
+the journal and refuse a folder made with other settings (``RunSession``); stream the pending
+work items through the worker pool; commit in chunks; finalize. A ``FatalBackendError`` (401,
+403, 404 from the server) is not an item's failure: it stops the run, keeping what finished.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 
 from reasonaqa.backends.base import Backend
@@ -32,6 +34,10 @@ async def generate_async(config: GenerateConfig, backend: Backend | None = None)
     own_backend = backend is None
     backend = backend or make_backend(config)
     try:
+        # Before anything is written: a wrong URL, key or model stops here (FatalBackendError).
+        note = await backend.check_endpoint()
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         counters = EngineCounters()
         session = RunSession(config, templates, backend.model, counters)
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from reasonaqa.backends.base import BackendError, ChatRequest, Completion
+from reasonaqa.backends.base import Backend, BackendError, ChatRequest, Completion
 
 Reply = str | Completion | BackendError
 Script = Callable[[ChatRequest, int], Reply]
@@ -56,7 +56,7 @@ def valid_reply(request: ChatRequest, index: int) -> str:
     return valid_mcq(index) if request.schema_name == "McqItem" else valid_detail(index)
 
 
-class ScriptedBackend:
+class ScriptedBackend(Backend):
     """The ``Backend`` protocol over a script; records every request it was sent."""
 
     name = "scripted"
