@@ -23,6 +23,8 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 Ngram = tuple[str, ...]
 # Letters and digits of any script; "n't" and "'s"-style clitics as tokens of their own.
@@ -30,6 +32,7 @@ _TOKEN = re.compile(r"[^\W_]+(?=n't)|n't|'[^\W_]+|[^\W_]+")
 MAX_N = 4
 SIGMA = 6.0
 ROUGE_BETA = 1.2
+CORENLP_JAR = "stanford-corenlp-3.6.0.jar"  # what pycocoevalcap 1.2's SPICE runs on
 
 
 def tokenize(text: str) -> list[str]:
@@ -125,7 +128,7 @@ def java_metrics(hypotheses: list[str], references: list[list[str]]) -> dict[str
     """METEOR and SPICE through pycocoevalcap's Java tools, or why they were skipped."""
     try:
         from pycocoevalcap.meteor.meteor import Meteor  # type: ignore[import-not-found]
-        from pycocoevalcap.spice.spice import Spice  # type: ignore[import-not-found]
+        from pycocoevalcap.spice import spice  # type: ignore[import-not-found]
     except ImportError:
         reason = "skipped: needs pycocoevalcap and java"
         return {"meteor": reason, "spice": reason}
@@ -133,13 +136,20 @@ def java_metrics(hypotheses: list[str], references: list[list[str]]) -> dict[str
         return {"meteor": "skipped: needs java", "spice": "skipped: needs java"}
     gts = {i: [" ".join(tokenize(r)) for r in refs] for i, refs in enumerate(references)}
     res = {i: [" ".join(tokenize(h))] for i, h in enumerate(hypotheses)}
-    out: dict[str, float | str] = {}
-    for name, scorer in (("meteor", Meteor), ("spice", Spice)):
-        try:
-            out[name] = round(100.0 * float(scorer().compute_score(gts, res)[0]), 2)
-        except Exception as err:  # SPICE fetches CoreNLP models on first use: offline fails
-            out[name] = f"skipped: {type(err).__name__}: {str(err).splitlines()[0][:120]}"
+    out: dict[str, float | str] = {"meteor": _java_score(Meteor, gts, res)}
+    # SPICE downloads Stanford CoreNLP on first use; never start a download from here.
+    if (Path(spice.__file__).parent / "lib" / CORENLP_JAR).is_file():
+        out["spice"] = _java_score(spice.Spice, gts, res)
+    else:
+        out["spice"] = f"skipped: needs {CORENLP_JAR} in pycocoevalcap/spice/lib"
     return out
+
+
+def _java_score(scorer: Any, gts: dict[int, list[str]], res: dict[int, list[str]]) -> float | str:
+    try:
+        return round(100.0 * float(scorer().compute_score(gts, res)[0]), 2)
+    except Exception as err:  # a Java failure is reported, not fatal to the evaluation
+        return f"skipped: {type(err).__name__}: {str(err).splitlines()[0][:120]}"
 
 
 def caption_scores(
