@@ -4,6 +4,7 @@ mode with frozen weights; and the profiles that choose between ours and theirs."
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -148,3 +149,33 @@ def test_specaugment_zeroes_at_most_two_stripes_per_axis() -> None:
     assert (out == 0).any()
     augment.eval()
     assert torch.equal(augment(x), x)
+
+
+def test_print_config_round_trips_and_names_the_profile(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import reasonaqa.cli.train  # noqa: F401  (registers the commands)
+    from reasonaqa.cli.app import app
+
+    shown = CliRunner().invoke(app, ["train", "--profile", "fast", "--print-config"])
+    assert shown.exit_code == 0, shown.output
+    saved = tmp_path / "effective.yaml"
+    saved.write_text(shown.output)
+    assert load_config(saved) == load_config(None, ["profile=fast"])
+    assert "schedule: warmup_cosine" in shown.output
+
+
+def test_starting_from_the_instruct_gguf_is_announced(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from reasonaqa.mellow.language_model import resolve_language_model, start_up_warning
+
+    monkeypatch.chdir(tmp_path)  # no models/SmolLM2-135M here
+    assert resolve_language_model("auto") == "gguf"
+    assert "smoke runs only" in (start_up_warning("auto") or "")
+    assert start_up_warning("tiny") is None
+    base = tmp_path / "models" / "SmolLM2-135M"
+    base.mkdir(parents=True)
+    (base / "config.json").write_text("{}")
+    assert resolve_language_model("auto") == "models/SmolLM2-135M"
+    assert start_up_warning("auto") is None
