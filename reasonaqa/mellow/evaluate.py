@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -193,6 +194,21 @@ def with_checkpoint_model(config: MellowConfig, checkpoint: Path) -> MellowConfi
     return config.model_copy(update={"model": config.model.model_copy(update=update)})
 
 
+def _note_cut_prompts(dataset: MellowDataset) -> None:
+    """Say how many prompts exceed ``data.prompt_tokens`` (cut, as the reference cuts them):
+    a long MCQ may lose its last options."""
+    budget = dataset.config.prompt_tokens - 2
+    texts = [realise_prompt(e, None).prompt for e in dataset.examples]
+    lengths = [len(ids) for ids in dataset.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    cut = sum(n > budget for n in lengths)
+    if cut:
+        print(
+            f"note: {cut} of {len(texts)} prompts are longer than {budget} tokens and were cut "
+            "(data.prompt_tokens)",
+            file=sys.stderr,
+        )
+
+
 def evaluate(config: MellowConfig, checkpoint: Path | None, output: Path) -> Table:
     """Answer every evaluation row greedily and write predictions and scores to ``output``."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -207,6 +223,7 @@ def evaluate(config: MellowConfig, checkpoint: Path | None, output: Path) -> Tab
     model.to(device).eval()
     examples = read_examples(config.data.eval, config.data.eval_split)[: config.evaluate.limit]
     dataset = MellowDataset(examples, tokenizer, config.data, config.seed, training=False)
+    _note_cut_prompts(dataset)
     loader = DataLoader(
         dataset,
         batch_size=config.evaluate.batch_size,

@@ -198,14 +198,10 @@ def read_json(path: Path) -> list[QaExample]:
     first = rows[0] if rows else {}
     if isinstance(first, dict) and all(key in first for key in BENCHMARK_KEYS):
         return [_from_benchmark_row(row, path, n) for n, row in enumerate(rows)]
-    return read_mellow_rows(rows, path)
+    return _read_mellow_rows(rows, path)
 
 
-def read_mellow_json(path: Path) -> list[QaExample]:
-    return read_mellow_rows(_read_rows(path), path)
-
-
-def read_mellow_rows(rows: list[Any], path: Path) -> list[QaExample]:
+def _read_mellow_rows(rows: list[Any], path: Path) -> list[QaExample]:
     examples = [_from_json_row(row, path, number) for number, row in enumerate(rows)]
     extra = sorted({k for row in rows for k in row} - set(MELLOW_KEYS))
     if extra:
