@@ -5,8 +5,9 @@ starting point, else the bundled Instruct GGUF with a loud warning), "gguf" (the
 SmolLM2-135M-Instruct Q4_1 GGUF bundled with the embedded backend, dequantised: for smoke
 runs), a local Hugging Face folder, or a random model of SmolLM2's shape ("random") or a tiny
 one ("tiny"). Every random choice still uses the bundled tokenizer, so token ids mean the
-same everywhere (the GGUF's tokenizer gives the HF SmolLM2 tokenizer's ids: see
-tests/mellow/test_mellow_tokens.py).
+same everywhere. Its ids for the tokens the authors' format relies on (216, 17, 0) are
+SmolLM2's; a whole-corpus comparison with an HF SmolLM2 tokenizer runs where one is present
+(tests/mellow/test_mellow_tokens.py).
 """
 
 from __future__ import annotations
