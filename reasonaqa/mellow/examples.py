@@ -87,7 +87,7 @@ def split_inline_options(text: str) -> tuple[str, tuple[str, ...]] | None:
     starts: list[tuple[int, int]] = []  # (marker start, text start) of a), b), ...
     position = 0
     for letter in CHOICE_LETTERS:
-        match = re.compile(rf"(?:^|\s){letter}\)\s*").search(text, position)
+        match = re.compile(rf"(?:^|\s){letter}\)\s*", re.IGNORECASE).search(text, position)
         if match is None:
             break
         starts.append((match.start(), match.end()))
@@ -242,7 +242,7 @@ def _from_json_row(row: Any, path: Path, number: int) -> QaExample:
         return example
     question, options = split_inline_options(values["input"]) or ("", ())
     letter = values["answer"].split(")", 1)[0].strip().lower()
-    if letter not in CHOICE_LETTERS[: len(options)]:
+    if len(letter) != 1 or letter not in CHOICE_LETTERS[: len(options)]:
         raise InputError(
             "an MCQ answer must start with the letter of one of its options",
             file=path,
