@@ -1,4 +1,4 @@
-"""``reasonaqa train`` and ``reasonaqa evaluate``: the bundled Mellow trainer."""
+"""``reasonaqa train``, ``evaluate`` and ``export-checkpoint``: the bundled Mellow trainer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import typer
 from reasonaqa.cli.app import app
 
 ConfigArg = Annotated[
-    Path | None, typer.Argument(help="YAML laid over the reference recipe (mellow/default.yaml)")
+    Path | None,
+    typer.Argument(help="YAML laid over the defaults (mellow/config.py; see --print-config)"),
 ]
 DataOpt = Annotated[
     list[Path] | None,
@@ -44,22 +45,38 @@ def train_command(
     audio_root: AudioRootOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="run folder")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="stop after N steps")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="reference (default: the authors' code) or fast")
+    ] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="print the effective settings as YAML and stop")
+    ] = False,
     set_: SetOpt = None,
 ) -> int:
-    """Train Mellow on shards or a Mellow JSON export; rerun the same command to resume.
+    """Train Mellow on shards or Mellow JSON; rerun the same command to resume.
 
     On N GPUs: torchrun --nproc_per_node=N -m reasonaqa.mellow.train CONFIG --set key=value
     """
-    from reasonaqa.mellow.config import load_config
-    from reasonaqa.mellow.train import train
+    from reasonaqa.mellow.config import config_yaml, load_config
 
     overrides = _overrides(
         set_,
         "data.train",
         data,
-        **{"data.audio_root": audio_root, "output": output, "train.max_steps": max_steps},
+        **{
+            "data.audio_root": audio_root,
+            "output": output,
+            "train.max_steps": max_steps,
+            "profile": profile,
+        },
     )
-    result = train(load_config(config, overrides))
+    settings = load_config(config, overrides)
+    if print_config:
+        typer.echo(config_yaml(settings), nl=False)
+        return 0
+    from reasonaqa.mellow.train import train
+
+    result = train(settings)
     typer.echo(f"trained to step {result.step}; checkpoint: {result.checkpoint}")
     return 0
 
@@ -87,4 +104,20 @@ def evaluate_command(
     )
     table = evaluate(load_config(config, overrides), checkpoint, output)
     typer.echo(markdown_table(table), nl=False)
+    return 0
+
+
+@app.command("export-checkpoint")
+def export_checkpoint_command(
+    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint written by reasonaqa train")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write (new)")],
+    trust: Annotated[
+        bool, typer.Option("--trust", help="allow pickled objects beyond tensors")
+    ] = False,
+) -> int:
+    """Write the weights in the released Mellow layout (a flat state dict) for its wrapper."""
+    from reasonaqa.mellow.checkpoints import export_released
+
+    count = export_released(checkpoint, output, trust)
+    typer.echo(f"wrote {count} tensors to {output}")
     return 0

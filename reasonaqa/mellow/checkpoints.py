@@ -1,4 +1,11 @@
-"""Load public and our own weights into Mellow, and say in plain words what did not match.
+"""Mellow's weights on disk: public layouts in, training checkpoints in and out, export.
+
+- Loading reports, in plain words, what did not match.
+- Training checkpoints (``step-NNNNNNN.pt``) hold the model, optimizer, scheduler, clipper
+  state, step, every rank's torch RNG and the config; written only between optimizer steps,
+  atomically, by rank 0, the oldest beyond ``keep`` removed.
+- ``export_released`` writes the released layout: one flat state dict of Mellow's module
+  names, which the authors' wrapper loads with ``load_state_dict``.
 
 Layouts understood:
 - the AudioSet HTSAT Lightning checkpoint: ``{"state_dict": {"sed_model.<htsat key>": ...}}``;
@@ -11,6 +18,7 @@ Layouts understood:
 from __future__ import annotations
 
 import pickle
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +27,12 @@ import torch
 from torch import nn
 
 from reasonaqa.errors import InputError
+from reasonaqa.mellow.clipping import AdaptiveClipper
 from reasonaqa.mellow.model import Mellow
+from reasonaqa.mellow.processes import Processes
+from reasonaqa.storage.atomic import atomic_path
+
+CHECKPOINT_GLOB = "step-*.pt"
 
 HTSAT_PREFIX = "sed_model."
 # Tensors every build recomputes identically: missing from a file is harmless.
@@ -150,3 +163,105 @@ def load_mellow(model: Mellow, path: Path, trust: bool = False) -> LoadReport:
     if model.lm.config.tie_word_embeddings:
         report.missing = [k for k in report.missing if not k.endswith("lm.lm_head.weight")]
     return report
+
+
+# --- Training checkpoints ----------------------------------------------------------------
+
+
+@dataclass
+class TrainingState:
+    """What a training checkpoint restores besides the step."""
+
+    model: Mellow
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    clipper: AdaptiveClipper | None = None
+
+
+def _rng_state(procs: Processes) -> list[dict[str, Any]]:
+    """Every rank's torch RNG, gathered on all ranks (only rank 0 writes them)."""
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if procs.device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(procs.device)
+    if procs.world == 1:
+        return [state]
+    gathered: list[Any] = [None] * procs.world
+    torch.distributed.all_gather_object(gathered, state)
+    return gathered
+
+
+def save_training(
+    folder: Path,
+    step: int,
+    state: TrainingState,
+    config: dict[str, Any],
+    keep: int,
+    procs: Processes,
+) -> Path:
+    path = Path(folder) / f"step-{step:07d}.pt"
+    rng = _rng_state(procs)
+    if procs.main:
+        payload = {
+            "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            "scheduler": state.scheduler.state_dict(),
+            "clipper": state.clipper.state_dict() if state.clipper else None,
+            "step": step,
+            "rng": rng,
+            "config": config,
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+        for old in sorted(Path(folder).glob(CHECKPOINT_GLOB))[:-keep]:
+            old.unlink()
+    procs.barrier()
+    return path
+
+
+def latest_training(folder: Path) -> Path | None:
+    found = sorted(Path(folder).glob(CHECKPOINT_GLOB))
+    return found[-1] if found else None
+
+
+def restore_training(path: Path, state: TrainingState, procs: Processes) -> int:
+    """Load a training checkpoint in place; the optimizer step it was taken at."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    state.model.load_state_dict(saved["model"])
+    state.optimizer.load_state_dict(saved["optimizer"])
+    state.scheduler.load_state_dict(saved["scheduler"])
+    if state.clipper is not None and saved.get("clipper"):
+        state.clipper.load_state_dict(saved["clipper"])
+    rng = saved["rng"]
+    if len(rng) == procs.world:
+        torch.set_rng_state(rng[procs.rank]["cpu"])
+        if "cuda" in rng[procs.rank] and procs.device.type == "cuda":
+            torch.cuda.set_rng_state(rng[procs.rank]["cuda"], procs.device)
+    else:  # a different number of processes: resumable, but not bit-exact
+        torch.manual_seed(int(saved["step"]) * 1000 + procs.rank)
+    if procs.main:
+        print(f"resumed from {path} at step {saved['step']}", file=sys.stderr)
+    return int(saved["step"])
+
+
+# --- Export --------------------------------------------------------------------------------
+
+
+def export_released(checkpoint: Path, out: Path, trust: bool = False) -> int:
+    """Our checkpoint's weights as the released layout: a flat state dict, fp32, nothing else.
+
+    Returns the number of tensors written. Never overwrites an existing file.
+    """
+    out = Path(out)
+    if out.exists():
+        raise InputError("the output file already exists; choose another name", file=out)
+    state = read_state_dict(checkpoint, trust)
+    if not any(k.startswith(("audio_encoder.", "caption_decoder.")) for k in state):
+        raise InputError("not a Mellow checkpoint", file=checkpoint)
+    flat = {
+        name: tensor.float() if tensor.is_floating_point() else tensor
+        for name, tensor in state.items()
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        torch.save(flat, tmp)
+    return len(flat)

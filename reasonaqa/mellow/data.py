@@ -1,9 +1,12 @@
-"""Training rows for Mellow: read from our Parquet shards or our Mellow JSON export.
+"""Mellow's items and batches: a ``QaExample`` becomes two waveforms and token ids.
 
-A row becomes two waveforms, a prompt of exactly ``prompt_tokens`` ids (text, end-of-text,
-then ``!`` padding as the reference trainer) and answer ids ending in end-of-text. MCQ
-prompts carry their options inline (``question a) .. b) .. c) .. d) ..``) and the target is
-``b) option text`` (SPEC.md §1).
+Token format of the authors' trainer (SPEC.md §3): the prompt is the text, then ``Ġ`` (216)
+and end-of-text (0), padded with ``!`` (17) to exactly ``prompt_tokens``; the answer is the
+text, then 216 and 0; the loss skips every 17. No BOS, no chat template. Caption and
+difference triggers become one of about 100 instructions each (``instructions.py``; a
+fixed one at evaluation); caption targets read ``The audio 1 is <caption lowercased>.``.
+Casing as theirs: MCQ, yes/no and open rows are lowercased, caption and difference rows keep
+their case.
 
 Every random choice of a row (crop position, the clip in slot 2, option order, instruction
 wording) comes from a generator seeded by (seed, epoch, row), so a resumed run sees exactly
@@ -12,12 +15,7 @@ the batches an uninterrupted one would, whatever the number of data workers.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -27,224 +25,59 @@ from transformers import PreTrainedTokenizerBase
 from reasonaqa.errors import InputError
 from reasonaqa.mellow.audio import fit_length, read_audio
 from reasonaqa.mellow.config import DataConfig
-from reasonaqa.mellow.language_model import end_of_text_id
-from reasonaqa.schemas import LETTERS, MELLOW_KEYS
-from reasonaqa.storage.shards import iter_batches, shard_paths
+from reasonaqa.mellow.examples import QaExample, with_options
+from reasonaqa.mellow.instructions import (
+    CAPTION_BOTH_TRIGGER,
+    CAPTION_FIRST_TRIGGER,
+    CAPTION_SECOND_TRIGGER,
+    DIFFERENCE_TRIGGERS,
+    EVALUATION_PROMPTS,
+    PARAPHRASES,
+)
+from reasonaqa.mellow.language_model import end_of_text_id, space_id
 
 PAD_TOKEN = "!"
-SHARD_COLUMNS = [
-    "record_id",
-    "split",
-    "task",
-    "question",
-    "answer",
-    "options",
-    "answer_letter",
-    "audio_path",
-    "audio_path_2",
-]
-_INLINE_OPTIONS = re.compile(
-    r"^(?P<q>.*?)\s*a\)\s*(?P<a>.*?)\s+b\)\s*(?P<b>.*?)\s+c\)\s*(?P<c>.*?)\s+d\)\s*(?P<d>.*?)\s*$",
-    re.DOTALL,
-)
-
-# Mellow JSON trigger inputs, rewritten into instructions; wording is ours.
-CAPTION_FIRST = ("Describe the first audio.", "What can be heard in audio 1?", "Caption audio 1.")
-CAPTION_SECOND = ("Describe the second audio.", "What can be heard in audio 2?", "Caption audio 2.")
-CAPTION_BOTH = ("Describe both audios.", "Caption audio 1 and audio 2.", "What is in each audio?")
-DIFFERENCE = {
-    "explain the difference in few words": (
-        "In a few words, how do the two audios differ?",
-        "Name the main difference between the audios briefly.",
-    ),
-    "explain the difference in a sentence": (
-        "In one sentence, explain how the two audios differ.",
-        "Describe the difference between the audios in a sentence.",
-    ),
-    "explain the difference in detail": (
-        "Explain in detail how the two audios differ.",
-        "Compare the two audios in detail.",
-    ),
-}
 
 
 @dataclass(frozen=True)
-class QaExample:
-    """One training or evaluation item, independent of where it was read from."""
+class Realised:
+    """The text a row trains on; ``generic`` rows are the ones the reference lowercases."""
 
-    record_id: str
-    task: str
-    audio1: str
-    audio2: str  # "" for single-audio rows
     prompt: str
     answer: str
-    question: str = ""
-    options: tuple[str, ...] = ()
-    answer_letter: str | None = None
-    gold: str = ""  # MCQ: the correct option's text
-    caption1: str = ""
-    caption2: str = ""
+    generic: bool
 
 
-def format_mcq(question: str, options: Iterable[str]) -> str:
-    inline = " ".join(f"{letter}) {text}" for letter, text in zip(LETTERS, options, strict=False))
-    return f"{question} {inline}"
-
-
-def split_inline_options(text: str) -> tuple[str, tuple[str, ...]] | None:
-    """``question a) x b) y c) z d) w`` -> (question, options); None if not in that form."""
-    match = _INLINE_OPTIONS.match(text.strip())
-    if not match:
-        return None
-    return match["q"], tuple(match[letter] for letter in LETTERS)
-
-
-def read_examples(paths: Iterable[Path], split: str | None) -> list[QaExample]:
-    """Rows of every shard folder/file and Mellow JSON file; shard rows filtered by split."""
-    examples: list[QaExample] = []
-    for path in paths:
-        path = Path(path)
-        if path.suffix == ".json":
-            examples += read_mellow_json(path)
-        elif path.suffix == ".parquet" and path.is_file():
-            examples += _read_shard(path, split)
-        elif path.is_dir():
-            folder = path / "data" if (path / "data").is_dir() else path
-            files = shard_paths(folder)
-            if not files:
-                raise InputError("no .parquet shards in this folder", file=folder)
-            for file in files:
-                examples += _read_shard(file, split)
-        else:
-            raise InputError("not a shard folder, .parquet file or Mellow .json file", file=path)
-    return examples
-
-
-def _read_shard(path: Path, split: str | None) -> list[QaExample]:
-    examples = []
-    row_number = 0
-    for batch in iter_batches([path], columns=SHARD_COLUMNS):
-        for row in batch.to_pylist():
-            if split is None or row["split"] == split:
-                examples.append(_from_shard_row(row, path, row_number))
-            row_number += 1
-    return examples
-
-
-def _from_shard_row(row: dict[str, Any], path: Path, number: int) -> QaExample:
-    for column in ("question", "answer", "audio_path"):
-        if not row[column]:
-            raise InputError("empty value", file=path, row=number, field=column)
-    base = QaExample(
-        record_id=row["record_id"] or f"{path.name}:{number}",
-        task=row["task"],
-        audio1=row["audio_path"],
-        audio2=row["audio_path_2"] or "",
-        prompt=row["question"],
-        answer=row["answer"],
-        question=row["question"],
-    )
-    if row["task"] != "mcq":
-        return base
-    options = tuple(row["options"] or ())
-    if len(options) != len(LETTERS):
-        raise InputError("an MCQ needs four options", file=path, row=number, field="options")
-    if row["answer"] not in options:
-        raise InputError(
-            "the answer is not one of the options", file=path, row=number, field="answer"
-        )
-    return with_options(replace(base, gold=row["answer"]), options)
-
-
-def with_options(example: QaExample, options: tuple[str, ...]) -> QaExample:
-    """The MCQ with ``options`` in this order: inline prompt and a ``letter) text`` target."""
-    letter = LETTERS[options.index(example.gold)]
-    return replace(
-        example,
-        options=options,
-        answer_letter=letter,
-        prompt=format_mcq(example.question, options),
-        answer=f"{letter}) {example.gold}",
-    )
-
-
-def read_mellow_json(path: Path) -> list[QaExample]:
-    """Our Mellow JSON export (SPEC.md §1): a list of objects with exactly the eight keys."""
-    try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputError(f"cannot read JSON: {err}", file=path) from None
-    if not isinstance(rows, list):
-        raise InputError("a Mellow JSON file must hold a list of objects", file=path)
-    return [_from_json_row(row, path, number) for number, row in enumerate(rows)]
-
-
-def _from_json_row(row: Any, path: Path, number: int) -> QaExample:
-    if not isinstance(row, dict) or set(row) != set(MELLOW_KEYS):
-        found = sorted(row) if isinstance(row, dict) else type(row).__name__
-        raise InputError(
-            f"expected exactly the keys {list(MELLOW_KEYS)}, found {found}",
-            file=path,
-            row=number,
-        )
-    for key in ("filepath1", "input"):
-        if not str(row[key]).strip():
-            raise InputError("empty value", file=path, row=number, field=key)
-    example = QaExample(
-        record_id=f"{path.name}:{number}",
-        task=_json_task(row),
-        audio1=row["filepath1"],
-        audio2=row["filepath2"] or "",
-        prompt=row["input"],
-        answer=row["answer"],
-        question=row["input"],
-        caption1=row["caption1"] or "",
-        caption2=row["caption2"] or "",
-    )
-    parsed = split_inline_options(row["input"]) if example.task == "mcq" else None
-    if parsed is None:
-        return example
-    question, options = parsed
-    letter = row["answer"].split(")", 1)[0].strip().lower()
-    if letter not in LETTERS:
-        raise InputError(
-            "an MCQ answer must start with its letter", file=path, row=number, field="answer"
-        )
-    gold = options[LETTERS.index(letter)]
-    return replace(example, question=question, options=options, answer_letter=letter, gold=gold)
-
-
-def _json_task(row: dict[str, Any]) -> str:
-    text = row["input"].strip().lower()
-    if text.startswith("caption ") and text.endswith(("audio", "audios")):
-        return "caption"
-    if text in DIFFERENCE:
-        return "difference"
-    if re.match(r"^[a-d]\)", row["answer"].strip().lower()) and split_inline_options(row["input"]):
-        return "mcq"
-    if row["answer"].strip().lower() in ("yes", "no"):
-        return "aqa"
-    return "detail"
-
-
-def realise_prompt(example: QaExample, rng: np.random.Generator) -> tuple[str, str]:
-    """The (prompt, answer) text a row trains on: trigger inputs become instructions."""
+def realise_prompt(example: QaExample, rng: np.random.Generator | None) -> Realised:
+    """Trigger inputs become instructions: drawn with ``rng``, or the fixed one when None."""
     trigger = example.prompt.strip().lower()
-    pick = lambda choices: str(choices[int(rng.integers(len(choices)))])  # noqa: E731
-    if trigger == "caption first audio":
-        return pick(CAPTION_FIRST), _caption_answer(1, example.caption1)
-    if trigger == "caption second audio":
-        return pick(CAPTION_SECOND), _caption_answer(2, example.caption2)
-    if trigger == "caption both audios":
-        both = f"{_caption_answer(1, example.caption1)} {_caption_answer(2, example.caption2)}"
-        return pick(CAPTION_BOTH), both
-    if trigger in DIFFERENCE:
-        return pick(DIFFERENCE[trigger]), example.answer
-    return example.prompt, example.answer
+    if example.task == "caption" and trigger not in PARAPHRASES:  # a shard caption row
+        trigger = CAPTION_FIRST_TRIGGER
+    if trigger not in PARAPHRASES:
+        return Realised(example.prompt.strip(), example.answer.strip(), generic=True)
+    if rng is None:
+        instruction = EVALUATION_PROMPTS[trigger]
+    else:
+        choices = PARAPHRASES[trigger]
+        instruction = choices[int(rng.integers(len(choices)))]
+    if trigger in DIFFERENCE_TRIGGERS:
+        return Realised(instruction, example.answer.strip(), generic=False)
+    first, second = _caption_answer(1, example.caption1), _caption_answer(2, example.caption2)
+    answer = {
+        CAPTION_FIRST_TRIGGER: first,
+        CAPTION_SECOND_TRIGGER: second,
+        CAPTION_BOTH_TRIGGER: f"{first} {second}",
+    }[trigger]
+    return Realised(instruction, answer, generic=False)
 
 
 def _caption_answer(index: int, caption: str) -> str:
     return f"The audio {index} is {caption.strip().rstrip('.').lower()}."
+
+
+def apply_case(text: Realised, mode: str) -> tuple[str, str]:
+    lower = mode == "all" or (mode == "generic" and text.generic)
+    return (text.prompt.lower(), text.answer.lower()) if lower else (text.prompt, text.answer)
 
 
 @dataclass
@@ -274,9 +107,12 @@ class MellowDataset(Dataset[Item]):
         self.training = training
         self.epoch = 0
         self.eos_id = end_of_text_id(tokenizer)
+        self.space_id = space_id(tokenizer)
         self.pad_id = int(tokenizer.convert_tokens_to_ids(PAD_TOKEN))
         self.length = round(config.sample_rate * config.clip_seconds)
-        self.clips = sorted({e.audio1 for e in examples})
+        self.clips = sorted({e.audio1 for e in examples if e.audio1})
+        if not self.clips:
+            raise InputError("no row names an audio file in filepath1 / audio_path")
         self.clip_index = {clip: i for i, clip in enumerate(self.clips)}
         self._check_audio()
 
@@ -304,10 +140,10 @@ class MellowDataset(Dataset[Item]):
         if self.training and self.config.permute_options and example.options:
             order = rng.permutation(len(example.options))
             example = with_options(example, tuple(example.options[i] for i in order))
-        prompt, answer = realise_prompt(example, rng)
-        if self.config.lowercase:
-            prompt, answer = prompt.lower(), answer.lower()
-        wave1 = self._wave(example.audio1, rng)
+        realised = realise_prompt(example, rng if self.training else None)
+        prompt, answer = apply_case(realised, self.config.lowercase)
+        # An empty filepath1 (the authors' files allow it): a random clip, as their trainer.
+        wave1 = self._wave(example.audio1 or self._random_clip("", rng), rng)
         if example.audio2:
             wave2 = self._wave(example.audio2, rng)
         else:
@@ -316,9 +152,16 @@ class MellowDataset(Dataset[Item]):
 
     def _wave(self, relative: str, rng: np.random.Generator) -> np.ndarray:
         samples = read_audio(self.config.audio_root / relative, self.config.sample_rate)
-        if self.training:
+        if self.training or self.config.eval_crop == "random":
             return fit_length(samples, self.length, "random", "zero", rng)
         return fit_length(samples, self.length, "centre", "repeat")
+
+    def _random_clip(self, avoid: str, rng: np.random.Generator) -> str:
+        """A clip of the set drawn with ``rng``, other than ``avoid`` when there is one."""
+        if avoid not in self.clip_index:
+            return self.clips[int(rng.integers(len(self.clips)))]
+        pick = int(rng.integers(len(self.clips) - 1))
+        return self.clips[pick + (pick >= self.clip_index[avoid])]
 
     def _second_slot(self, clip: str, wave1: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Slot 2 of a single-audio row: by default another clip of the set, never itself."""
@@ -326,20 +169,19 @@ class MellowDataset(Dataset[Item]):
             return wave1
         if self.config.second_audio == "silence" or len(self.clips) < 2:
             return np.zeros_like(wave1)
-        pick = int(rng.integers(len(self.clips) - 1))
-        if pick >= self.clip_index[clip]:
-            pick += 1
-        return self._wave(self.clips[pick], rng)
+        return self._wave(self._random_clip(clip, rng), rng)
+
+    def _text_ids(self, text: str, budget: int) -> list[int]:
+        """``text`` then 216 and end-of-text, within ``budget`` ids."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"][: budget - 2]
+        return [*ids, self.space_id, self.eos_id]
 
     def _prompt_ids(self, text: str) -> list[int]:
-        size = self.config.prompt_tokens
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"][: size - 1]
-        ids.append(self.eos_id)
-        return ids + [self.pad_id] * (size - len(ids))
+        ids = self._text_ids(text, self.config.prompt_tokens)
+        return ids + [self.pad_id] * (self.config.prompt_tokens - len(ids))
 
     def _answer_ids(self, text: str) -> list[int]:
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return [*ids[: self.config.answer_tokens - 1], self.eos_id]
+        return self._text_ids(text, self.config.answer_tokens)
 
 
 @dataclass
@@ -362,10 +204,10 @@ class Batch:
 def collate(items: list[Item], pad_id: int) -> Batch:
     longest = max(len(item.answer_ids) for item in items)
     answer = torch.full((len(items), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(items), longest), dtype=torch.bool)
     for row, item in enumerate(items):
         answer[row, : len(item.answer_ids)] = torch.tensor(item.answer_ids)
-        mask[row, : len(item.answer_ids)] = True
+    # As the reference: the loss skips every pad id, padding or a "!" of the text alike.
+    mask = answer != pad_id
     return Batch(
         indices=[item.index for item in items],
         wave1=torch.from_numpy(np.stack([item.wave1 for item in items])),

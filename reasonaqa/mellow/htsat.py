@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reasonaqa.mellow.audio import LogMel, Spectrogram
+from reasonaqa.mellow.specaugment import SpecAugment
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,7 @@ class HTSAT(nn.Module):
         self.spectrogram_extractor = Spectrogram(cfg.n_fft, cfg.hop)
         self.logmel_extractor = LogMel(cfg.sample_rate, cfg.n_fft, cfg.mel_bins, cfg.fmin, cfg.fmax)
         self.bn0 = nn.BatchNorm2d(cfg.mel_bins)
+        self.spec_augmenter = SpecAugment()  # active in training mode only
         self.patch_embed = PatchEmbed(cfg.patch, cfg.embed_dim)
         grid = cfg.spec_size // cfg.patch
         rates = torch.linspace(0, cfg.drop_path, sum(cfg.depths)).tolist()
@@ -255,7 +257,7 @@ class HTSAT(nn.Module):
     def forward(self, wave: torch.Tensor) -> HTSATOutput:
         """wave: (B, samples) at 32 kHz, at most 10.2 s."""
         x = self.logmel_extractor(self.spectrogram_extractor(wave))  # (B, 1, T, mel)
-        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
+        x = self.spec_augmenter(self.bn0(x.transpose(1, 3)).transpose(1, 3))
         x = self.patch_embed(self._fold(x))
         for stage in self.layers:
             x = stage(x)

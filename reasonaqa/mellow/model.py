@@ -53,9 +53,12 @@ class Projection(nn.Module):
 
 
 class AudioEncoder(nn.Module):
-    def __init__(self, config: HTSATConfig, d_out: int, dropout: float, frozen: bool) -> None:
+    def __init__(
+        self, config: HTSATConfig, d_out: int, dropout: float, frozen: bool, htsat_mode: str
+    ) -> None:
         super().__init__()
         self.frozen = frozen
+        self.htsat_mode = htsat_mode
         self.base = AudioBase(config)
         self.projection = Projection(config.out_dim, d_out, dropout)
         if frozen:
@@ -69,8 +72,9 @@ class AudioEncoder(nn.Module):
 
     def train(self, mode: bool = True) -> AudioEncoder:
         super().train(mode)
-        # A frozen HTSAT stays in eval mode: no drop-path, no BatchNorm statistics drift.
-        if self.frozen:
+        # "train" (the reference): frozen weights, yet SpecAugment, DropPath and bn0 batch
+        # statistics while training. "eval": none of these, bn0 keeps its statistics.
+        if self.htsat_mode == "eval":
             self.base.htsat.eval()
         return self
 
@@ -89,11 +93,12 @@ class Mellow(nn.Module):
         sep_id: int,
         dropout: float = 0.5,
         freeze_audio: bool = True,
+        htsat_mode: str = "train",
     ) -> None:
         super().__init__()
         self.sep_id = sep_id
         self.audio_encoder = AudioEncoder(
-            htsat_config, lm.config.hidden_size, dropout, freeze_audio
+            htsat_config, lm.config.hidden_size, dropout, freeze_audio, htsat_mode
         )
         self.caption_decoder = CaptionDecoder(lm)
 
@@ -170,4 +175,5 @@ def build_mellow(config: ModelConfig, tokenizer: PreTrainedTokenizerBase) -> Mel
         sep_id=end_of_text_id(tokenizer),
         dropout=config.projection_dropout,
         freeze_audio=config.freeze_audio_encoder,
+        htsat_mode=config.audio_encoder_mode,
     )

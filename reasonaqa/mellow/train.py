@@ -1,12 +1,13 @@
-"""The Mellow training loop: one process or many under ``torchrun`` (DDP), exact resume.
+"""The Mellow training loop: ``setup`` builds everything, ``fit`` runs the steps; DDP, resume.
 
 Run it as ``reasonaqa train CONFIG`` or, on N GPUs,
 ``torchrun --nproc_per_node=N -m reasonaqa.mellow.train CONFIG --set key=value``.
 
-A checkpoint is written only between optimizer steps and holds the model, optimizer,
-scheduler, step and every rank's torch RNG; the data order and every per-row random choice
-follow from (seed, epoch, row), so a resumed run continues with exactly the batches, dropout
-masks and losses the uninterrupted run would have had (same number of processes).
+The data order and every per-row random choice follow from (seed, epoch, row), and a
+training checkpoint holds every rank's torch RNG (dropout, DropPath, SpecAugment), so a
+resumed run continues with exactly the batches, masks and losses the uninterrupted run
+would have had (same number of processes). A validation loss is logged every
+``train.val_every`` steps and at the end, without touching the training RNG.
 """
 
 from __future__ import annotations
@@ -14,44 +15,38 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reasonaqa.errors import InputError
-from reasonaqa.mellow.checkpoints import load_htsat_audioset, load_mellow
+from reasonaqa.mellow.checkpoints import (
+    TrainingState,
+    latest_training,
+    load_htsat_audioset,
+    load_mellow,
+    restore_training,
+    save_training,
+)
+from reasonaqa.mellow.clipping import AdaptiveClipper
 from reasonaqa.mellow.config import MellowConfig, ModelConfig, load_config
-from reasonaqa.mellow.data import Batch, MellowDataset, collate, epoch_batches, read_examples
-from reasonaqa.mellow.language_model import load_tokenizer
+from reasonaqa.mellow.data import Batch, MellowDataset, collate, epoch_batches
+from reasonaqa.mellow.examples import read_examples
+from reasonaqa.mellow.language_model import load_tokenizer, resolve_language_model, start_up_warning
 from reasonaqa.mellow.model import Mellow, build_mellow
-from reasonaqa.storage.atomic import atomic_path
-
-CHECKPOINT_GLOB = "step-*.pt"
-
-
-@dataclass(frozen=True)
-class Processes:
-    """This process's place in a (possibly single-process) run."""
-
-    rank: int = 0
-    world: int = 1
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
+from reasonaqa.mellow.processes import Processes, start_processes, stop_processes
+from reasonaqa.mellow.schedules import lr_factor
 
 
 @dataclass
@@ -59,20 +54,24 @@ class TrainResult:
     step: int
     losses: list[float]  # one per optimizer step taken by this call
     checkpoint: Path | None
+    val_losses: list[tuple[int, float]]  # (step, validation loss) computed by this call
 
 
-def start_processes() -> Processes:
-    """Join the ``torchrun`` group when launched by it; otherwise one local process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    cuda = torch.cuda.is_available()
-    if world == 1:
-        return Processes(device=torch.device("cuda" if cuda else "cpu"))
-    local = int(os.environ["LOCAL_RANK"])
-    if cuda:
-        torch.cuda.set_device(local)
-    dist.init_process_group("nccl" if cuda else "gloo")
-    device = torch.device("cuda", local) if cuda else torch.device("cpu")
-    return Processes(rank=dist.get_rank(), world=world, device=device)
+@dataclass
+class Run:
+    """Everything ``fit`` needs, built by ``setup``."""
+
+    config: MellowConfig
+    procs: Processes
+    state: TrainingState
+    wrapped: nn.Module  # the model, or its DDP wrapper
+    dataset: MellowDataset
+    validation: MellowDataset | None
+    steps_per_epoch: int
+    total: int
+    step: int
+    checkpoint: Path | None
+    autocast: Callable[[], Any]
 
 
 def build_model(config: ModelConfig, log: bool) -> Mellow:
@@ -91,32 +90,42 @@ def build_model(config: ModelConfig, log: bool) -> Mellow:
     return model
 
 
-def warmup_cosine(warmup: int, total: int) -> Any:
-    """Linear warmup to the peak rate, then a cosine down to zero at ``total`` steps."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-    return factor
-
-
 def train(config: MellowConfig) -> TrainResult:
     procs = start_processes()
     try:
-        return _train(config, procs)
+        return fit(setup(config, procs))
     finally:
-        if procs.world > 1:
-            dist.destroy_process_group()
+        stop_processes(procs)
 
 
-def _train(config: MellowConfig, procs: Processes) -> TrainResult:
+def _announce(config: MellowConfig) -> None:
+    """The loud line when training starts from the Instruct GGUF, and the settings in use."""
+    warning = start_up_warning(config.model.language_model)
+    if warning:
+        bar = "!" * 100
+        print(f"{bar}\n{warning}\n{bar}", file=sys.stderr)
+    optim, cfg = config.optim, config.train
+    print(
+        f"profile {config.profile}: schedule {optim.schedule}, clip {optim.clip}, precision "
+        f"{cfg.precision}, HTSAT frozen={config.model.freeze_audio_encoder} in "
+        f"{config.model.audio_encoder_mode} mode",
+        file=sys.stderr,
+    )
+
+
+def setup(config: MellowConfig, procs: Processes) -> Run:
+    """Model, data, optimizer, schedule, clipper; restored from the latest checkpoint."""
+    if procs.main:
+        _announce(config)
+    # Store the language model actually used, so evaluation rebuilds the same one.
+    lm = resolve_language_model(config.model.language_model)
+    config = config.model_copy(
+        update={"model": config.model.model_copy(update={"language_model": lm})}
+    )
     cfg = config.train
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     model = build_model(config.model, log=procs.main).to(procs.device)
-    tokenizer = load_tokenizer(config.model.language_model)
+    tokenizer = load_tokenizer(lm)
     examples = read_examples(config.data.train, config.data.train_split)
     dataset = MellowDataset(examples, tokenizer, config.data, config.seed, training=True)
     batches = len(epoch_batches(len(dataset), cfg.batch_size, config.seed, 0, 0, procs.world))
@@ -128,21 +137,12 @@ def _train(config: MellowConfig, procs: Processes) -> TrainResult:
             field="train.batch_size",
         )
     total = cfg.max_steps or cfg.epochs * steps_per_epoch
-
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optim_cls = torch.optim.AdamW if config.optim.name == "adamw" else torch.optim.Adam
-    optimizer = optim_cls(trainable, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_cosine(config.optim.warmup_steps, total)
-    )
-    folder = Path(config.output) / "checkpoints"
-    step = 0
-    latest = latest_checkpoint(folder) if cfg.resume else None
+    state = _training_state(config, model, steps_per_epoch, total)
+    step, latest = 0, latest_training(_folder(config)) if cfg.resume else None
     if latest is not None:
-        step = restore(latest, model, optimizer, scheduler, procs)
+        step = restore_training(latest, state, procs)
     else:
         torch.manual_seed(config.seed + procs.rank)  # different dropout masks per rank
-
     wrapped: nn.Module = model
     if procs.world > 1:
         wrapped = DistributedDataParallel(
@@ -151,61 +151,136 @@ def _train(config: MellowConfig, procs: Processes) -> TrainResult:
             # An unfrozen HTSAT has a classifier head the token-semantic pass never uses.
             find_unused_parameters=not config.model.freeze_audio_encoder,
         )
-    model.train()
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and procs.device.type == "cuda")
-    autocast = partial(torch.autocast, procs.device.type, dtype=torch.bfloat16, enabled=bf16)
+    return Run(
+        config=config,
+        procs=procs,
+        state=state,
+        wrapped=wrapped,
+        dataset=dataset,
+        validation=_validation_set(config, tokenizer, procs),
+        steps_per_epoch=steps_per_epoch,
+        total=total,
+        step=step,
+        checkpoint=latest,
+        autocast=partial(torch.autocast, procs.device.type, dtype=torch.bfloat16, enabled=bf16),
+    )
+
+
+def _folder(config: MellowConfig) -> Path:
+    return Path(config.output) / "checkpoints"
+
+
+def _training_state(
+    config: MellowConfig, model: Mellow, steps_per_epoch: int, total: int
+) -> TrainingState:
+    optim = config.optim
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optim_cls = torch.optim.AdamW if optim.name == "adamw" else torch.optim.Adam
+    optimizer = optim_cls(trainable, lr=optim.lr, weight_decay=optim.weight_decay)
+    factor = lr_factor(optim, steps_per_epoch, config.train.epochs, total)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    clipper = None
+    if optim.clip == "adaptive":
+        clipper = AdaptiveClipper(
+            model.named_parameters(),
+            optim.clip_factor,
+            optim.clip_momentum,
+            optim.clip_norm,
+            optim.clip_start,
+        )
+    return TrainingState(model, optimizer, scheduler, clipper)
+
+
+def _validation_set(config: MellowConfig, tokenizer: Any, procs: Processes) -> MellowDataset | None:
+    """The first ``val_limit`` validation rows, or None (said once) when there are none."""
+    paths = config.data.val or [p for p in config.data.train if Path(p).suffix != ".json"]
+    rows = read_examples(paths, config.data.val_split) if paths else []
+    rows = rows[: config.train.val_limit]
+    if not rows:
+        if procs.main:
+            print(
+                "note: no validation rows (data.val / data.val_split); no validation loss",
+                file=sys.stderr,
+            )
+        return None
+    return MellowDataset(rows, tokenizer, config.data, config.seed, training=False)
+
+
+def fit(run: Run) -> TrainResult:
+    """Optimizer steps from ``run.step`` to ``run.total``, logging, validating, saving."""
+    config, procs, cfg = run.config, run.procs, run.config.train
+    run.state.model.train()
     per_step = cfg.batch_size * cfg.grad_accum * procs.world
-    bar = tqdm(total=total, initial=step, disable=not (cfg.progress and procs.main), unit="step")
-    losses: list[float] = []
-    saved: Path | None = latest
-    started, started_step = time.perf_counter(), step
-    while step < total:
-        epoch, offset = divmod(step, steps_per_epoch)
-        dataset.set_epoch(epoch)
-        order = epoch_batches(
-            len(dataset), cfg.batch_size, config.seed, epoch, procs.rank, procs.world
-        )
-        order = order[offset * cfg.grad_accum : steps_per_epoch * cfg.grad_accum]
-        loader = DataLoader(
-            dataset,
-            batch_sampler=order,
-            collate_fn=partial(collate, pad_id=dataset.pad_id),
-            num_workers=config.data.num_workers,
-            pin_memory=procs.device.type == "cuda",
-            # Its own generator: a new loader must not draw from the RNG that dropout uses.
-            generator=torch.Generator().manual_seed(config.seed + epoch),
-        )
+    bar = tqdm(total=run.total, initial=run.step, disable=not (cfg.progress and procs.main))
+    result = TrainResult(step=run.step, losses=[], checkpoint=run.checkpoint, val_losses=[])
+    started, started_step = time.perf_counter(), run.step
+    step = run.step
+    while step < run.total:
+        epoch, offset = divmod(step, run.steps_per_epoch)
         group: list[Batch] = []
-        for batch in loader:
+        for batch in _loader(run, epoch, offset):
             group.append(batch.to(procs.device))
             if len(group) < cfg.grad_accum:
                 continue
-            loss = _optimizer_step(wrapped, group, optimizer, scheduler, config, autocast)
+            loss = _optimizer_step(run, group)
             group = []
             step += 1
-            losses.append(_mean_over_ranks(loss, procs))
+            result.losses.append(procs.mean(loss))
             rate = (step - started_step) * per_step / (time.perf_counter() - started)
             bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", samples_per_s=f"{rate:.1f}", epoch=epoch)
-            if procs.main and (step % cfg.log_every == 0 or step == total):
-                _log(config.output, step, epoch, losses[-1], scheduler.get_last_lr()[0], rate)
-            if step % cfg.save_every == 0 or step == total:
-                saved = save_checkpoint(folder, step, model, optimizer, scheduler, config, procs)
-            if step >= total:
+            bar.set_postfix(loss=f"{result.losses[-1]:.4f}", samples_per_s=f"{rate:.1f}")
+            lr = run.state.scheduler.get_last_lr()[0]
+            if procs.main and (step % cfg.log_every == 0 or step == run.total):
+                _log(
+                    config.output,
+                    "train_log.jsonl",
+                    step=step,
+                    epoch=epoch,
+                    loss=result.losses[-1],
+                    lr=lr,
+                    samples_per_s=rate,
+                )
+            if run.validation is not None and (step % cfg.val_every == 0 or step == run.total):
+                result.val_losses.append((step, _validate(run, step, epoch)))
+            if step % cfg.save_every == 0 or step == run.total:
+                result.checkpoint = save_training(
+                    _folder(config),
+                    step,
+                    run.state,
+                    config.model_dump(mode="json"),
+                    cfg.keep_checkpoints,
+                    procs,
+                )
+            if step >= run.total:
                 break
     bar.close()
-    return TrainResult(step=step, losses=losses, checkpoint=saved)
+    result.step = step
+    return result
 
 
-def _optimizer_step(
-    model: nn.Module,
-    group: list[Batch],
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    config: MellowConfig,
-    autocast: Any,
-) -> float:
+def _loader(run: Run, epoch: int, offset: int) -> DataLoader[Any]:
+    """This rank's batches of ``epoch``, from batch ``offset`` on (a resume mid-epoch)."""
+    config, cfg = run.config, run.config.train
+    run.dataset.set_epoch(epoch)
+    order = epoch_batches(
+        len(run.dataset), cfg.batch_size, config.seed, epoch, run.procs.rank, run.procs.world
+    )
+    order = order[offset * cfg.grad_accum : run.steps_per_epoch * cfg.grad_accum]
+    return DataLoader(
+        run.dataset,
+        batch_sampler=order,
+        collate_fn=partial(collate, pad_id=run.dataset.pad_id),
+        num_workers=config.data.num_workers,
+        pin_memory=run.procs.device.type == "cuda",
+        # Its own generator: a new loader must not draw from the RNG that dropout uses.
+        generator=torch.Generator().manual_seed(config.seed + epoch),
+    )
+
+
+def _optimizer_step(run: Run, group: list[Batch]) -> float:
     """Accumulate gradients over ``group``, clip, step; the mean loss of the micro-batches."""
+    model, state, optim = run.wrapped, run.state, run.config.optim
     total = 0.0
     for i, batch in enumerate(group):
         last = i == len(group) - 1
@@ -214,104 +289,65 @@ def _optimizer_step(
             contextlib.nullcontext() if last or not hasattr(model, "no_sync") else model.no_sync()
         )
         with sync:
-            with autocast():
+            with run.autocast():
                 loss = model(
                     batch.wave1, batch.wave2, batch.prompt, batch.answer, batch.answer_mask
                 )
             (loss / len(group)).backward()
         total += float(loss.detach())
-    if config.optim.max_grad_norm is not None:
+    if state.clipper is not None:
+        state.clipper.clip()
+    elif optim.clip == "global":
         params = [p for p in model.parameters() if p.grad is not None]
-        torch.nn.utils.clip_grad_norm_(params, config.optim.max_grad_norm)
-    optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad(set_to_none=True)
+        torch.nn.utils.clip_grad_norm_(params, optim.max_grad_norm)
+    state.optimizer.step()
+    state.scheduler.step()
+    state.optimizer.zero_grad(set_to_none=True)
     return total / len(group)
 
 
-def _mean_over_ranks(value: float, procs: Processes) -> float:
-    if procs.world == 1:
-        return value
-    tensor = torch.tensor([value], device=procs.device)
-    dist.all_reduce(tensor)
-    return float(tensor) / procs.world
+@torch.no_grad()
+def _validate(run: Run, step: int, epoch: int) -> float:
+    """Mean answer loss over the validation rows (split across ranks), in eval mode.
+
+    The RNG is forked so that validating never changes what training draws next.
+    """
+    assert run.validation is not None
+    procs, cfg, model = run.procs, run.config.train, run.state.model
+    mine = list(range(len(run.validation)))[procs.rank :: procs.world]
+    batches = [mine[i : i + cfg.batch_size] for i in range(0, len(mine), cfg.batch_size)]
+    devices = [procs.device] if procs.device.type == "cuda" else []
+    weighted, rows = 0.0, 0
+    with torch.random.fork_rng(devices=devices):
+        model.eval()
+        for indices in batches:
+            batch = collate([run.validation[i] for i in indices], run.validation.pad_id)
+            batch = batch.to(procs.device)
+            with run.autocast():
+                loss = model(
+                    batch.wave1, batch.wave2, batch.prompt, batch.answer, batch.answer_mask
+                )
+            weighted += float(loss) * len(indices)
+            rows += len(indices)
+        model.train()
+    weighted, rows = procs.sum([weighted, float(rows)])
+    value = weighted / max(rows, 1.0)
+    if procs.main:
+        _log(
+            run.config.output,
+            "val_log.jsonl",
+            step=step,
+            epoch=epoch,
+            val_loss=value,
+            rows=int(rows),
+        )
+    return value
 
 
-def _log(output: Path, step: int, epoch: int, loss: float, lr: float, rate: float) -> None:
-    record = {"step": step, "epoch": epoch, "loss": loss, "lr": lr, "samples_per_s": rate}
+def _log(output: Path, name: str, **record: Any) -> None:
     Path(output).mkdir(parents=True, exist_ok=True)
-    with open(Path(output) / "train_log.jsonl", "a", encoding="utf-8") as fh:
+    with open(Path(output) / name, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
-
-
-def _rng_state(procs: Processes) -> list[dict[str, Any]]:
-    """Every rank's torch RNG, gathered on all ranks (only rank 0 writes them)."""
-    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
-    if procs.device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(procs.device)
-    if procs.world == 1:
-        return [state]
-    gathered: list[Any] = [None] * procs.world
-    dist.all_gather_object(gathered, state)
-    return gathered
-
-
-def save_checkpoint(
-    folder: Path,
-    step: int,
-    model: Mellow,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    config: MellowConfig,
-    procs: Processes,
-) -> Path:
-    path = folder / f"step-{step:07d}.pt"
-    rng = _rng_state(procs)
-    if procs.main:
-        state = {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "step": step,
-            "rng": rng,
-            "config": config.model_dump(mode="json"),
-        }
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-        for old in sorted(folder.glob(CHECKPOINT_GLOB))[: -config.train.keep_checkpoints]:
-            old.unlink()
-    if procs.world > 1:
-        dist.barrier()
-    return path
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    found = sorted(Path(folder).glob(CHECKPOINT_GLOB))
-    return found[-1] if found else None
-
-
-def restore(
-    path: Path,
-    model: Mellow,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    procs: Processes,
-) -> int:
-    """Load a training checkpoint in place; the optimizer step it was taken at."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    rng = state["rng"]
-    if len(rng) == procs.world:
-        torch.set_rng_state(rng[procs.rank]["cpu"])
-        if "cuda" in rng[procs.rank] and procs.device.type == "cuda":
-            torch.cuda.set_rng_state(rng[procs.rank]["cuda"], procs.device)
-    else:  # a different number of processes: resumable, but not bit-exact
-        torch.manual_seed(int(state["step"]) * 1000 + procs.rank)
-    if procs.main:
-        print(f"resumed from {path} at step {state['step']}", file=sys.stderr)
-    return int(state["step"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,7 @@ pytest.importorskip("transformers")
 build_module = pytest.importorskip("reasonaqa.dataset.build")
 recipe_module = pytest.importorskip("reasonaqa.dataset.recipe")
 
-SAMPLE_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sample.yaml"
+SAMPLE_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "sample.yaml"
 
 
 def existing_parts_recipe(target: Path) -> Path:

@@ -13,12 +13,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from mmau_sample import official_rule, write_mmau
 from typer.testing import CliRunner
 
 import reasonaqa.cli.train  # noqa: F401  (registers the commands on the app)
 from reasonaqa.cli.app import app
-from reasonaqa.mellow.config import MellowConfig, load_config
+from reasonaqa.mellow.config import MellowConfig, ModelConfig, load_config
 from reasonaqa.mellow.evaluate import evaluate
+from reasonaqa.mellow.language_model import load_tokenizer
+from reasonaqa.mellow.model import build_mellow
 from reasonaqa.mellow.train import TrainResult, train
 from reasonaqa.schemas import LETTERS, empty_row
 from reasonaqa.testing.shard_writer import ShardWriter
@@ -99,6 +102,7 @@ def tiny_config(tmp: Path, audio_root: Path, data: Path, **extra: object) -> Mel
         "data.prompt_tokens": 40,
         "data.answer_tokens": 24,
         "data.num_workers": 0,
+        "data.val_split": "test",
         "model.size": "tiny",
         "model.language_model": "tiny",
         "optim.warmup_steps": 2,
@@ -108,6 +112,7 @@ def tiny_config(tmp: Path, audio_root: Path, data: Path, **extra: object) -> Mel
         "train.max_steps": STEPS,
         "train.save_every": 4,
         "train.keep_checkpoints": 4,
+        "train.val_every": 6,
         "train.progress": False,
         "evaluate.batch_size": 4,
         "evaluate.max_new_tokens": 8,
@@ -241,3 +246,80 @@ def test_missing_audio_is_one_clear_error(workspace: Path) -> None:
     with pytest.raises(InputError, match="audio file not found") as err:
         train(config)
     assert "\n" not in str(err.value) and "data.audio_root" in str(err.value)
+
+
+def test_validation_loss_is_logged_during_training(
+    trained: tuple[MellowConfig, TrainResult],
+) -> None:
+    config, result = trained
+    log = [json.loads(line) for line in (config.output / "val_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [6, STEPS] and all(r["rows"] == 12 for r in log)
+    assert [(r["step"], r["val_loss"]) for r in log] == result.val_losses
+    assert all(np.isfinite(r["val_loss"]) for r in log)
+
+
+def test_export_checkpoint_loads_strictly_in_the_released_layout(
+    workspace: Path, trained: tuple[MellowConfig, TrainResult]
+) -> None:
+    _, result = trained
+    out = workspace / "released" / "mellow.ckpt"
+    runner = CliRunner()
+    done = runner.invoke(app, ["export-checkpoint", str(result.checkpoint), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    flat = torch.load(out, map_location="cpu", weights_only=True)
+    ours = torch.load(result.checkpoint, map_location="cpu", weights_only=True)["model"]
+    assert set(flat) == set(ours) and all(isinstance(v, torch.Tensor) for v in flat.values())
+    assert any(k.startswith("audio_encoder.base.htsat.") for k in flat)
+    assert any(k.startswith("caption_decoder.lm.model.") for k in flat)
+    # As the authors' wrapper loads it: a plain, strict load_state_dict.
+    model = build_mellow(ModelConfig(size="tiny", language_model="tiny"), load_tokenizer("tiny"))
+    model.load_state_dict(flat, strict=True)
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(tensor, ours[name], msg=name)
+    again = runner.invoke(app, ["export-checkpoint", str(result.checkpoint), "-o", str(out)])
+    assert again.exit_code != 0 and "already exists" in str(again.exception)  # one-line error
+
+
+def test_cli_evaluates_an_mmau_file_with_2_to_8_choices(
+    workspace: Path, trained: tuple[MellowConfig, TrainResult]
+) -> None:
+    _, result = trained
+    mmau = write_mmau(workspace / "mmau.json", audio="clips/tone_1.wav")
+    out = workspace / "mmau-eval"
+    runner = CliRunner()
+    scored = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "-c",
+            str(result.checkpoint),
+            "--data",
+            str(mmau),
+            "--audio-root",
+            str(workspace / "audio"),
+            "-o",
+            str(out),
+            "--set",
+            "data.clip_seconds=2",
+            "--set",
+            "data.prompt_tokens=64",
+            "--set",
+            "evaluate.max_new_tokens=6",
+            "--set",
+            "train.progress=false",
+        ],
+    )
+    assert scored.exit_code == 0, scored.output
+    items = json.loads(mmau.read_text())
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["record_id"] for r in rows] == [item["id"] for item in items]
+    expected = [
+        official_rule(r["prediction"], item["choices"], item["answer"])
+        for r, item in zip(rows, items, strict=True)
+    ]
+    table = json.loads((out / "scores.json").read_text())
+    assert table["mcq"]["rows"] == 5
+    assert table["mcq"]["mmau"] == round(100 * sum(expected) / 5, 2)
+    assert "mmau_text" in table["mcq"]
+    groups = json.loads((out / "scores_by_group.json").read_text())
+    assert {"sound", "music", "speech", "music/Key"} <= set(groups)
