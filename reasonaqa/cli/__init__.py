@@ -1,18 +1,23 @@
 """Command-line interface: the top layer. Each command group lives in its own module.
 
 Every failure ends as one line on stderr: usage errors as click's usage message (exit 2),
-bad input and OS errors (read-only folder, full disk, a file where a folder belongs) as
-``error: ...`` (exit 2), Ctrl-C with the command that resumes (exit 130).
+bad input and OS errors (read-only folder, full disk, a file where a folder belongs; SQLite's
+own disk errors too) as ``error: ...`` (exit 2), Ctrl-C and SIGTERM with the command that
+resumes (exit 130 and 143: 128 + the signal).
 """
 
 from __future__ import annotations
 
 import importlib
+import shlex
+import sqlite3
 import sys
 from types import ModuleType
 
 import typer
 
+from reasonaqa import signals
+from reasonaqa.backends.urls import redact_url
 from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
 
@@ -42,8 +47,11 @@ ABORTS = tuple({typer.Abort, *(m.Abort for m in _CLICK if hasattr(m, "Abort"))})
 
 def main() -> None:
     """Entry point: bad input becomes one line on stderr and exit status 2."""
+    signals.install()
     try:
         code = app(standalone_mode=False)
+    except signals.Interrupted as err:
+        _fail(f"interrupted ({err.name}): work done is kept; resume: {_resume()}", err.exit_code)
     except InputError as err:
         _fail(f"error: {err}", 2)
     except CLICK_ERRORS as err:
@@ -54,8 +62,23 @@ def main() -> None:
     except OSError as err:
         where = f"{err.filename}: " if err.filename else ""
         _fail(f"error: {where}{err.strerror or err}", 2)
+    except sqlite3.OperationalError as err:  # "database or disk is full", "readonly database"
+        _fail(f"error: the run journal (SQLite): {err}", 2)
     # Commands return an int exit status (for example "some items were quarantined").
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _resume() -> str:
+    """The command line as typed, which resumes any interrupted command; URL credentials are
+    shown as ``***`` (type them again)."""
+    return shlex.join(["reasonaqa", *map(_without_secrets, sys.argv[1:])])
+
+
+def _without_secrets(arg: str) -> str:
+    if "://" not in arg:
+        return arg
+    option, equals, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    return option + equals + redact_url(value)
 
 
 def _fail(line: str, code: int) -> None:

@@ -44,4 +44,14 @@ async def process_items(
         while (item := await queue.get()) is not None:
             on_finished(await processor.process(item))
 
-    await asyncio.gather(produce(), *(work() for _ in range(width)))
+    tasks = [asyncio.create_task(produce()), *(asyncio.create_task(work()) for _ in range(width))]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # the first failure (a full disk, say) ends the pool
+    finally:
+        # No worker outlives the pool: none writes to a closed journal, and no exception is
+        # left for the loop's shutdown to print as a traceback.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -121,18 +121,27 @@ class RunSession:
 
     async def guard(self, work: Awaitable[None]) -> None:
         """Run the work with a progress ticker; on any interruption keep what is done."""
+        main = asyncio.current_task()
+        failed: list[Exception] = []
 
         async def ticker() -> None:
-            while True:
-                await asyncio.sleep(REFRESH_EVERY_S)
-                self.tick()
+            try:
+                while True:
+                    await asyncio.sleep(REFRESH_EVERY_S)
+                    self.tick()
+            except Exception as err:  # a full disk, say: it ends the run rather than vanish
+                failed.append(err)
+                if main is not None:
+                    main.cancel()
 
         task = asyncio.create_task(ticker())
         try:
             await work
-        except BaseException:
+        except BaseException as err:
             self.journal.commit()
             self.progress.close("interrupted")
+            if failed and isinstance(err, asyncio.CancelledError):
+                raise failed[0] from None
             raise
         finally:
             task.cancel()
@@ -147,8 +156,10 @@ class RunSession:
         return result
 
     def close(self) -> None:
-        self.journal.close()
-        self.lock.release()
+        try:
+            self.journal.close()
+        finally:
+            self.lock.release()
 
 
 def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateConfig, int]:

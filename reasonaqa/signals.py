@@ -1,0 +1,71 @@
+"""SIGINT (Ctrl-C) and SIGTERM stop a command the same way: what is done is kept, and the CLI
+prints one line with the command that resumes, exit status 128 + the signal (130, 143).
+
+Outside the event loop the handlers raise ``Interrupted`` wherever the program is, as Python
+does with Ctrl-C. Inside the loop that would unwind the loop's own machinery, so while it runs
+the handlers cancel the main task instead: every ``finally`` and the run's guard run (the
+journal is committed, ``_progress.json`` says "interrupted"), then ``Interrupted`` is raised.
+A second signal during that cleanup stops at once.
+
+``Interrupted`` is deliberately not a ``KeyboardInterrupt``: typer turns that into a silent
+exit status 130, and SIGTERM is not a keyboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived; a BaseException, so no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Make SIGINT and SIGTERM raise ``Interrupted`` (the CLI's start)."""
+    for sig in SIGNALS:
+        signal.signal(sig, _raise)
+
+
+@contextlib.contextmanager
+def cancelling(task: asyncio.Task[object]) -> Iterator[list[int]]:
+    """While inside, a stop signal cancels ``task``; yields the signals caught so far."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # signals reach the main thread only
+        return
+    loop = task.get_loop()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if caught:
+            raise Interrupted(signum)  # a second signal: the cleanup takes too long
+        caught.append(signum)
+        loop.call_soon_threadsafe(task.cancel)  # also wakes a loop blocked in its poll
+
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    for sig in SIGNALS:
+        signal.signal(sig, on_signal)
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
