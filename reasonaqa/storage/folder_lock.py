@@ -18,7 +18,7 @@ import os
 import socket
 from pathlib import Path
 
-from reasonaqa.errors import InputError
+from reasonaqa.errors import InputError, naming
 
 HOLDER_BYTES = 4096  # more than a holder line ever takes
 
@@ -43,7 +43,8 @@ class FolderLock:
                 file=self.path.parent,
             ) from None
         self._fd = fd
-        _write_holder(fd)
+        with naming(self.path):
+            _write_holder(fd)
 
     def release(self) -> None:
         if self._fd is not None:
