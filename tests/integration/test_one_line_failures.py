@@ -46,7 +46,8 @@ def test_a_stop_signal_commits_marks_progress_and_prints_the_resume_command(
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == code, err
         line = _one_line(err)
-        assert line.startswith(f"interrupted ({sig.name}): ") and "resume: reasonaqa generate" in line
+        assert line.startswith(f"interrupted ({sig.name}): ")
+        assert "resume: reasonaqa generate" in line
         progress = json.loads(RunPaths(run).progress.read_text())
         assert progress["state"] == "interrupted"
         assert (progress["pid"], progress["host"]) == (proc.pid, socket.gethostname())
