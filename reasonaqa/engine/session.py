@@ -34,7 +34,7 @@ from reasonaqa.sources.manifests import read_manifest
 from reasonaqa.storage.atomic import write_text_atomic
 from reasonaqa.storage.folder_lock import FolderLock
 from reasonaqa.storage.layout import RunPaths
-from reasonaqa.storage.ownership import claim_folder
+from reasonaqa.storage.ownership import claim_folder, read_marker
 from reasonaqa.storage.shards import batched
 
 EXIT_QUARANTINED = 3
@@ -83,14 +83,18 @@ class RunSession:
         self.counters = counters
         self.hashes = {tid: templates.get(tid).hash for tid in template_ids(config)}
         self.payload = fingerprint_payload(config, model, self.hashes)
-        # Reading the whole manifest first validates every line before anything is written.
-        total = count_work(config, read_manifest(config.manifest))
-        self.lock = _claim_and_lock(self.paths)
+        # A folder of ours is locked first, so a second process stops at once; a new one is
+        # made only after reading the whole manifest has validated every line.
+        lock = _claim_and_lock(self.paths) if read_marker(self.paths.root) else None
         try:
+            total = count_work(config, read_manifest(config.manifest))
+            lock = lock or _claim_and_lock(self.paths)
             self.journal = _open_journal(self.paths, config, self.payload)
         except BaseException:
-            self.lock.release()
+            if lock is not None:
+                lock.release()
             raise
+        self.lock = lock
         done: Counter[str] = Counter()
         for (status, _reason), count in self.journal.status_counts().items():
             done[status] += count

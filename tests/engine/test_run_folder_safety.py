@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from reasonaqa.engine.generate import generate
 from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.session import release_quarantined
 from reasonaqa.errors import InputError
+from reasonaqa.storage.atomic import FILE_MODE, FOLDER_MODE
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.scripted import ScriptedBackend
 
@@ -92,3 +94,18 @@ def _quarantined(run: Path) -> int:
         return len(journal.quarantined())
     finally:
         journal.close()
+
+
+def test_a_bad_manifest_line_leaves_no_run_folder(config: GenerateConfig) -> None:
+    with config.manifest.open("a", encoding="utf-8") as fh:
+        fh.write("{not a clip}\n")
+    with pytest.raises(InputError, match="row 4"):
+        generate(config, ScriptedBackend())
+    assert not config.output.exists()
+
+
+def test_marker_and_lock_follow_the_umask(config: GenerateConfig) -> None:
+    generate(config, ScriptedBackend())
+    paths = RunPaths(config.output)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (paths.marker, paths.lock)} == {FILE_MODE}
+    assert stat.S_IMODE(paths.root.stat().st_mode) == FOLDER_MODE
