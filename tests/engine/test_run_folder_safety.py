@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.session import release_quarantined
 from reasonaqa.errors import InputError
 from reasonaqa.storage.atomic import FILE_MODE, FOLDER_MODE
+from reasonaqa.storage.folder_lock import FolderLock
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.scripted import ScriptedBackend
 
@@ -109,3 +111,15 @@ def test_marker_and_lock_follow_the_umask(config: GenerateConfig) -> None:
     paths = RunPaths(config.output)
     assert {stat.S_IMODE(p.stat().st_mode) for p in (paths.marker, paths.lock)} == {FILE_MODE}
     assert stat.S_IMODE(paths.root.stat().st_mode) == FOLDER_MODE
+
+
+def test_retry_failed_on_a_run_in_use_changes_nothing(config: GenerateConfig) -> None:
+    generate(config, ScriptedBackend(lambda r, i: BackendError("transport", "refused")))
+    holder = FolderLock(RunPaths(config.output).lock)  # flock: another open file conflicts
+    holder.acquire()
+    try:
+        with pytest.raises(InputError, match=f"in use by PID {os.getpid()}"):
+            release_quarantined(config.output, {})
+    finally:
+        holder.release()
+    assert _quarantined(config.output) == 6
