@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -36,12 +37,28 @@ class Interrupted(BaseException):
         return 128 + self.signum
 
 
+_OWNER: list[int] = []  # the PID that installed the handlers
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() not in _OWNER:
+        _as_before(signum)
     raise Interrupted(signum)
 
 
+def _as_before(signum: int) -> None:
+    """In a forked child (a DataLoader worker, say) a signal does what it did before we
+    installed anything: Ctrl-C raises KeyboardInterrupt, which such workers expect, and
+    SIGTERM ends the process."""
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def install() -> None:
-    """Make SIGINT and SIGTERM raise ``Interrupted`` (the CLI's start)."""
+    """Make SIGINT and SIGTERM raise ``Interrupted`` in this process (the CLI's start)."""
+    _OWNER[:] = [os.getpid()]
     for sig in SIGNALS:
         signal.signal(sig, _raise)
 
