@@ -86,3 +86,17 @@ def cancelling(task: asyncio.Task[object]) -> Iterator[list[int]]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def kept_handlers() -> Iterator[None]:
+    """Undo what a library does to our handlers inside (``ray.init`` makes SIGTERM exit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
