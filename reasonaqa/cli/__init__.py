@@ -62,7 +62,7 @@ def main() -> None:
     except OSError as err:
         where = f"{err.filename}: " if err.filename else ""
         _fail(f"error: {where}{err.strerror or err}", 2)
-    except sqlite3.OperationalError as err:  # "database or disk is full", "readonly database"
+    except sqlite3.DatabaseError as err:  # "database or disk is full", "readonly database"
         _fail(f"error: the run journal (SQLite): {err}", 2)
     # Commands return an int exit status (for example "some items were quarantined").
     sys.exit(code if isinstance(code, int) else 0)

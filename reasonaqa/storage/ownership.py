@@ -27,8 +27,7 @@ from reasonaqa.storage.atomic import write_text_atomic
 from reasonaqa.storage.layout import OWNER_MARKER, RunPaths
 
 FolderKind = Literal["run", "build", "export-hf", "export-mellow"]
-# Folders written before markers existed, recognised by a file only reasonaqa writes there.
-LEGACY_SIGNS: dict[str, str] = {"run": RunPaths(Path()).journal.name, "build": "_synthetic"}
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ def claim_folder(folder: Path, kind: FolderKind) -> None:
     if marker is not None:
         _require_kind(folder, marker, kind)
         return
-    legacy = LEGACY_SIGNS.get(kind)
-    if not _is_empty(folder) and not (legacy and (folder / legacy).exists()):
+    if not _is_empty(folder) and not _is_legacy(folder, kind):
         raise _not_ours(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_marker(folder, kind)
@@ -101,6 +99,19 @@ def _require_kind(folder: Path, marker: Marker, kind: FolderKind) -> None:
             f"holds reasonaqa output of kind {marker.kind!r}, not {kind!r}: choose another folder",
             file=folder,
         )
+
+
+def _is_legacy(folder: Path, kind: FolderKind) -> bool:
+    """A folder written before markers existed: a run holds an SQLite journal, a build the
+    runs of its synthetic parts."""
+    if kind == "build":
+        return (folder / "_synthetic").is_dir()
+    journal = RunPaths(folder).journal
+    if kind != "run" or not journal.is_file():
+        return False
+    with journal.open("rb") as fh:
+        head = fh.read(len(SQLITE_HEADER))
+    return head in (b"", SQLITE_HEADER)  # empty: created, then killed before a first write
 
 
 def _is_empty(folder: Path) -> bool:

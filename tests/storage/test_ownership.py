@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -47,8 +49,22 @@ def test_a_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_run_from_before_markers_is_adopted(tmp_path: Path) -> None:
-    (tmp_path / "_journal.sqlite").write_bytes(b"")
+    with contextlib.closing(sqlite3.connect(tmp_path / "_journal.sqlite")) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     claim_folder(tmp_path, "run")
+    assert read_marker(tmp_path) is not None
+
+
+def test_a_file_named_like_a_journal_does_not_make_a_run(tmp_path: Path) -> None:
+    (tmp_path / "_journal.sqlite").write_text("my notes")
+    with pytest.raises(InputError, match="not written by reasonaqa"):
+        claim_folder(tmp_path, "run")
+    assert read_marker(tmp_path) is None
+
+
+def test_a_build_from_before_markers_is_adopted(tmp_path: Path) -> None:
+    (tmp_path / "_synthetic").mkdir()
+    claim_folder(tmp_path, "build")
     assert read_marker(tmp_path) is not None
 
 
