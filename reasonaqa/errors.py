@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -31,3 +33,15 @@ class InputError(Exception):
         where = ", ".join(p for p in parts if p)
         text = " ".join(self.message.split())  # always a single line
         return f"{where}: {text}" if where else text
+
+
+@contextlib.contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """Give an OSError without a file name (a write that filled the disk, Arrow's I/O errors)
+    the name of ``path``, so its one line says which file."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise

@@ -139,6 +139,9 @@ class Backend(Protocol):
 _SECRET_QUERY_WORDS = ("key", "token", "secret", "password", "sig", "auth")
 
 
+HIDDEN = "***"  # what a hidden credential reads as
+
+
 def redact_url(url: str) -> str:
     """``url`` safe to store and print: credentials become ``***``, as do secret-looking
     query values. Anything unparsable is replaced whole rather than risk leaking it."""
@@ -150,11 +153,11 @@ def redact_url(url: str) -> str:
         return "<unparsable URL>"
     if ":" in host:  # an IPv6 literal lost its brackets in hostname
         host = f"[{host}]"
-    netloc = f"***@{host}{port}" if "@" in parts.netloc else parts.netloc
+    netloc = f"{HIDDEN}@{host}{port}" if "@" in parts.netloc else parts.netloc
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     query = parts.query  # re-encoded only when something was hidden, so a clean URL is as given
     if any(_is_secret(name) for name, _ in pairs):
-        hidden = [(name, "***" if _is_secret(name) else value) for name, value in pairs]
+        hidden = [(name, HIDDEN if _is_secret(name) else value) for name, value in pairs]
         query = urlencode(hidden, safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 

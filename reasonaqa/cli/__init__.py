@@ -2,19 +2,23 @@
 
 Every failure ends as one line on stderr: usage errors as click's usage message (exit 2),
 bad input, an endpoint that refuses the run (401, 403, 404, unreachable) and OS errors
-(read-only folder, full disk, a file where a folder belongs) as ``error: ...`` (exit 2),
-Ctrl-C with the command that resumes (exit 130).
+(read-only folder, full disk, a file where a folder belongs; SQLite's own disk errors too) as
+``error: ...`` (exit 2), Ctrl-C and SIGTERM with the command that resumes (exit 130 and 143:
+128 + the signal).
 """
 
 from __future__ import annotations
 
 import importlib
+import shlex
+import sqlite3
 import sys
 from types import ModuleType
 
 import typer
 
-from reasonaqa.backends.base import FatalBackendError
+from reasonaqa import signals
+from reasonaqa.backends.base import FatalBackendError, redact_url
 from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
 
@@ -44,8 +48,11 @@ ABORTS = tuple({typer.Abort, *(m.Abort for m in _CLICK if hasattr(m, "Abort"))})
 
 def main() -> None:
     """Entry point: bad input becomes one line on stderr and exit status 2."""
+    signals.install()
     try:
         code = app(standalone_mode=False)
+    except signals.Interrupted as err:
+        _fail(f"interrupted ({err.name}): work done is kept; resume: {_resume()}", err.exit_code)
     except InputError as err:
         _fail(f"error: {err}", 2)
     except FatalBackendError as err:
@@ -59,8 +66,23 @@ def main() -> None:
     except OSError as err:
         where = f"{err.filename}: " if err.filename else ""
         _fail(f"error: {where}{err.strerror or err}", 2)
+    except sqlite3.DatabaseError as err:  # "database or disk is full", "readonly database"
+        _fail(f"error: the run journal (SQLite): {err}", 2)
     # Commands return an int exit status (for example "some items were quarantined").
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _resume() -> str:
+    """The command line as typed, which resumes any interrupted command; URL credentials are
+    shown as ``***`` (type them again)."""
+    return shlex.join(["reasonaqa", *map(_without_secrets, sys.argv[1:])])
+
+
+def _without_secrets(arg: str) -> str:
+    if "://" not in arg:
+        return arg
+    option, equals, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    return option + equals + redact_url(value)
 
 
 def _fail(line: str, code: int) -> None:

@@ -48,6 +48,7 @@ from reasonaqa.schemas import Clip
 from reasonaqa.sources.manifests import build_manifest, read_manifest, write_manifest
 from reasonaqa.storage.atomic import write_text_atomic
 from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.ownership import claim_folder
 
 
 @dataclass
@@ -61,7 +62,7 @@ class BuildResult:
 def build(recipe: Recipe, out: Path, *, progress: bool = True) -> BuildResult:
     """Build the recipe into ``out``; raises ``InputError`` (incl. split leaks) on bad input."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, "build")  # a folder of the user's is refused before anything is written
     runs = {part.name: _generate(recipe, part, out, progress) for part in recipe.synthetic}
     streams = [
         *(_synthetic_stream(part, out) for part in recipe.synthetic),

@@ -27,6 +27,7 @@ from reasonaqa.engine.session import RunResult, RunSession
 from reasonaqa.engine.work import WorkItem
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
+from reasonaqa.signals import kept_handlers
 from reasonaqa.storage.batches import batched
 
 UNIT_ITEMS = 64
@@ -39,11 +40,13 @@ def generate_on_ray(
 ) -> RunResult:
     ray = _import_ray()
     templates = checked_templates(config)
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
     counters = EngineCounters()
+    # The session first: a folder that is not ours, or in use, is refused before Ray starts.
     session = RunSession(config, templates, config.model_name(), counters)
     try:
+        if not ray.is_initialized():
+            with kept_handlers():  # Ctrl-C and SIGTERM still stop the run cleanly
+                ray.init(address=None if address == "local" else address, log_to_driver=False)
         event_loop.run(session.guard(_drive(ray, config, session, counters, units_in_flight)))
         return session.finish(config.backend)
     finally:

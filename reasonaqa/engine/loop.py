@@ -1,4 +1,8 @@
-"""The event loop the engine runs on: uvloop when installed (it halves asyncio's overhead)."""
+"""The event loop the engine runs on: uvloop when installed (it halves asyncio's overhead).
+
+A stop signal (Ctrl-C, SIGTERM) cancels the run's task, so its cleanup runs, and then ends
+the run with ``signals.Interrupted``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import asyncio
 import gc
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+
+from reasonaqa.signals import Interrupted, cancelling
 
 T = TypeVar("T")
 
@@ -34,10 +40,22 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     gc.set_threshold(*RUN_GC_THRESHOLDS)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(coroutine)
+            return runner.run(_until_signal(coroutine))
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+async def _until_signal(coroutine: Coroutine[Any, Any, T]) -> T:
+    task = asyncio.current_task()
+    assert task is not None  # we run inside Runner.run's task
+    with cancelling(task) as caught:
+        try:
+            return await coroutine
+        except asyncio.CancelledError:
+            if caught:
+                raise Interrupted(caught[0]) from None
+            raise
 
 
 def new_loop() -> asyncio.AbstractEventLoop:

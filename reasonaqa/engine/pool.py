@@ -7,8 +7,7 @@ so both mean the same by their width.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.item import ItemProcessor
@@ -45,22 +44,14 @@ async def process_items(
         while (item := await queue.get()) is not None:
             on_finished(await processor.process(item))
 
-    await _all_or_none(produce(), *(work() for _ in range(width)))
-
-
-async def _all_or_none(*coroutines: Coroutine[Any, Any, None]) -> None:
-    """Run all; on the first failure cancel the rest, wait for them, and raise that failure.
-
-    Plain ``gather`` would leave the other workers running after it raised: still asking the
-    backend while the run stops and the backend closes.
-    """
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    tasks = [asyncio.create_task(produce()), *(asyncio.create_task(work()) for _ in range(width))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # the first failure (a full disk, say) ends the pool
     finally:
+        # No worker outlives the pool: none writes to a closed journal, and no exception is
+        # left for the loop's shutdown to print as a traceback.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]

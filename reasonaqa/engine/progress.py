@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -54,6 +56,9 @@ class Progress:
         remaining = self.total - finished
         return {
             "state": state,
+            # Who writes this file: a "running" state whose process is gone was killed.
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
             "total": self.total,
             "done": finished,
             "accepted": self.done["accepted"],

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reasonaqa import __version__
+from reasonaqa.backends.base import HIDDEN, redact_url
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.fingerprint import fingerprint, fingerprint_payload
 from reasonaqa.engine.journal import Journal
@@ -31,7 +32,9 @@ from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.sources.manifests import read_manifest
 from reasonaqa.storage.atomic import write_text_atomic
 from reasonaqa.storage.batches import batched
+from reasonaqa.storage.folder_lock import FolderLock
 from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.ownership import claim_folder, read_marker
 
 if TYPE_CHECKING:
     from reasonaqa.engine.finalize import FinalizeResult
@@ -82,9 +85,18 @@ class RunSession:
         self.counters = counters
         self.hashes = {tid: templates.get(tid).hash for tid in template_ids(config)}
         self.payload = fingerprint_payload(config, model, self.hashes)
-        # Reading the whole manifest first validates every line before anything is written.
-        total = count_work(config, read_manifest(config.manifest))
-        self.journal = _open_journal(self.paths, config, self.payload)
+        # A folder of ours is locked first, so a second process stops at once; a new one is
+        # made only after reading the whole manifest has validated every line.
+        lock = _claim_and_lock(self.paths) if read_marker(self.paths.root) else None
+        try:
+            total = count_work(config, read_manifest(config.manifest))
+            lock = lock or _claim_and_lock(self.paths)
+            self.journal = _open_journal(self.paths, config, self.payload)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        self.lock = lock
         done: Counter[str] = Counter()
         for (status, _reason), count in self.journal.status_counts().items():
             done[status] += count
@@ -115,18 +127,27 @@ class RunSession:
 
     async def guard(self, work: Awaitable[None]) -> None:
         """Run the work with a progress ticker; on any interruption keep what is done."""
+        main = asyncio.current_task()
+        failed: list[Exception] = []
 
         async def ticker() -> None:
-            while True:
-                await asyncio.sleep(REFRESH_EVERY_S)
-                self.tick()
+            try:
+                while True:
+                    await asyncio.sleep(REFRESH_EVERY_S)
+                    self.tick()
+            except Exception as err:  # a full disk, say: it ends the run rather than vanish
+                failed.append(err)
+                if main is not None:
+                    main.cancel()
 
         task = asyncio.create_task(ticker())
         try:
             await work
-        except BaseException:
+        except BaseException as err:
             self.journal.commit()
             self.progress.close("interrupted")
+            if failed and isinstance(err, asyncio.CancelledError):
+                raise failed[0] from None
             raise
         finally:
             task.cancel()
@@ -143,7 +164,10 @@ class RunSession:
         return result
 
     def close(self) -> None:
-        self.journal.close()
+        try:
+            self.journal.close()
+        finally:
+            self.lock.release()
 
 
 def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateConfig, int]:
@@ -156,20 +180,56 @@ def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateC
     paths = RunPaths(run)
     if not paths.journal.is_file():
         raise InputError("not a run folder (no _journal.sqlite)", file=run)
+    # The lock is held only while releasing: generating takes it again, in this process.
+    lock = _claim_and_lock(paths)
     journal = Journal(paths.journal)
     try:
-        saved = journal.get_meta("config")
-        if saved is None:
-            raise InputError("the run has no saved configuration", file=paths.journal)
-        config = GenerateConfig.model_validate(json.loads(saved) | overrides | {"output": str(run)})
-        if not Path(config.manifest).is_file():
-            raise InputError("the run's manifest is gone", file=config.manifest)
+        config = _saved_config(journal, paths, overrides | {"output": str(run)})
         quarantined = journal.quarantined()
         journal.forget_responses(key for _, keys in quarantined for key in keys)
         journal.delete_records(rid for rid, _ in quarantined)
     finally:
         journal.close()
+        lock.release()
     return config, len(quarantined)
+
+
+def _saved_config(journal: Journal, paths: RunPaths, overrides: dict[str, Any]) -> GenerateConfig:
+    """The run's settings with ``overrides``, checked usable before anything changes."""
+    saved = journal.get_meta("config")
+    if saved is None:
+        raise InputError("the run has no saved configuration", file=paths.journal)
+    try:
+        config = GenerateConfig.model_validate(json.loads(saved) | overrides)
+    except ValueError as err:
+        raise InputError(
+            f"the run's saved configuration is invalid: {err}", file=paths.journal
+        ) from None
+    if not config.manifest.is_file():
+        raise InputError("the run's manifest is gone", file=config.manifest)
+    if not config.prompts_dir.is_dir():
+        raise InputError("the run's prompts folder is gone", file=config.prompts_dir)
+    if config.base_url is not None and HIDDEN in config.base_url:
+        raise InputError(
+            "the run's endpoint had credentials in its URL, which are never stored: "
+            "pass --base-url again",
+            file=paths.root,
+        )
+    return config
+
+
+def _claim_and_lock(paths: RunPaths) -> FolderLock:
+    """Refuse a folder that is not a run of ours, then one that another process writes."""
+    claim_folder(paths.root, "run")
+    lock = FolderLock(paths.lock)
+    lock.acquire()
+    return lock
+
+
+def stored_config(config: GenerateConfig) -> str:
+    """The settings as saved in the journal and ``_run.json``: URL credentials hidden."""
+    url = redact_url(config.base_url) if config.base_url is not None else None
+    return config.model_copy(update={"base_url": url}).model_dump_json()
 
 
 def _open_journal(paths: RunPaths, config: GenerateConfig, payload: dict[str, Any]) -> Journal:
@@ -187,7 +247,7 @@ def _open_journal(paths: RunPaths, config: GenerateConfig, payload: dict[str, An
         for folder in (paths.data, paths.rejected, paths.quarantine):
             shutil.rmtree(folder, ignore_errors=True)
     journal.set_meta("fingerprint", new_print)
-    journal.set_meta("config", config.model_dump_json())
+    journal.set_meta("config", stored_config(config))
     return journal
 
 
@@ -197,7 +257,7 @@ def _write_run_manifest(session: RunSession, backend_name: str, result: RunResul
         "reasonaqa_version": __version__,
         "fingerprint": result.fingerprint,
         "fingerprint_payload": session.payload,
-        "config": json.loads(session.config.model_dump_json()),
+        "config": json.loads(stored_config(session.config)),
         "backend": backend_name,
         "model": session.model,
         "templates": session.hashes,

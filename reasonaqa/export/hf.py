@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from reasonaqa.storage.arrow import QA_SCHEMA
 from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.ownership import check_export_target, write_marker
 from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import (
     DEFAULT_SHARD_ROWS,
@@ -47,12 +48,17 @@ COLUMNS = {
 HF_SCHEMA = pa.schema([QA_SCHEMA.field(name).with_name(new) for name, new in COLUMNS.items()])
 
 
-def export_hf(run: Path, out: Path, shard_rows: int = DEFAULT_SHARD_ROWS) -> dict[str, int]:
-    """Write the HF folder at ``out`` (replacing it whole); returns rows per split."""
+def export_hf(
+    run: Path, out: Path, shard_rows: int = DEFAULT_SHARD_ROWS, overwrite: bool = False
+) -> dict[str, int]:
+    """Write the HF folder at ``out``, replacing an earlier export there only with
+    ``overwrite`` (see ``storage.ownership``); returns rows per split."""
     out = Path(out)
+    check_export_target(run, out, "export-hf", overwrite)
     paths = RunPaths(Path(run))
     shards = shards_by_split(paths.data)
     with staged_folder(out) as staging:
+        write_marker(staging, "export-hf")
         with SplitShardWriter(staging / "data", HF_SCHEMA, shard_rows) as writer:
             for split, files in sorted(shards.items()):
                 for batch in iter_batches(files, columns=list(COLUMNS)):

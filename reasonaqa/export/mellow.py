@@ -17,6 +17,8 @@ from reasonaqa.dataset.recipe import SPLIT_NAMES
 from reasonaqa.schemas import LETTERS, MELLOW_KEYS
 from reasonaqa.storage.atomic import atomic_path
 from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.ownership import check_export_target, write_marker
+from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import iter_batches, shards_by_split
 
 AUDIO_FOLDERS = {"audiocaps": "AudioCapsLarger", "clotho": "ClothoV21"}
@@ -44,15 +46,19 @@ COLUMNS = [
 ]
 
 
-def export_mellow(run: Path, out: Path) -> dict[str, int]:
+def export_mellow(run: Path, out: Path, overwrite: bool = False) -> dict[str, int]:
     """Write ``out/<split>.json`` for each split of the run (train, val, test at least).
 
-    Returns records written per split. Each file is streamed and renamed into place whole.
+    Returns records written per split. The folder is published whole, and replaces an
+    earlier export only with ``overwrite`` (see ``storage.ownership``).
     """
+    check_export_target(run, out, "export-mellow", overwrite)
     shards = shards_by_split(RunPaths(Path(run)).data)
     counts: dict[str, int] = {}
-    for split in sorted(set(SPLIT_NAMES) | set(shards)):
-        counts[split] = _write_split(shards.get(split, []), Path(out) / f"{split}.json")
+    with staged_folder(Path(out)) as staging:
+        write_marker(staging, "export-mellow")
+        for split in sorted(set(SPLIT_NAMES) | set(shards)):
+            counts[split] = _write_split(shards.get(split, []), staging / f"{split}.json")
     return counts
 
 

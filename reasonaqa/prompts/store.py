@@ -7,6 +7,7 @@ Template ids are file stems: ``mcq_expert`` is ``<prompts_dir>/mcq_expert.j2``.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,10 @@ from reasonaqa.backends.base import Message
 from reasonaqa.errors import InputError
 
 USER_MARKER = "---user---"
+# What template arithmetic may build: ``2 ** 2 ** 40`` or ``"a" * 10 ** 9`` would otherwise
+# hang or exhaust memory before any prompt-size cap could see the result.
+MAX_POWER_BITS = 4096
+MAX_REPEAT_ITEMS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ class Template:
             raise InputError(f"template error: {err.message}", file=self.path) from err
         except jinja2.exceptions.SecurityError as err:
             raise InputError(f"template tried an unsafe operation: {err}", file=self.path) from err
+        except Exception as err:  # template code is the user's: whatever it raises is its error
+            raise InputError(
+                f"template failed while rendering: {type(err).__name__}: {err}", file=self.path
+            ) from err
 
 
 class _Part:
@@ -84,8 +93,35 @@ class _Part:
         return self.template.environment.concat(self.template.root_render_func(ctx)).strip()
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with ``**`` and ``*`` bounded (see ``MAX_POWER_BITS``)."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        ok = _power_ok(left, right) if operator == "**" else _repeat_ok(left, right)
+        if not ok:
+            raise jinja2.exceptions.SecurityError(f"{operator} would build a value too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def _power_ok(base: Any, exponent: Any) -> bool:
+    if not (isinstance(base, int) and isinstance(exponent, int)) or abs(base) < 2 or exponent < 1:
+        return True
+    return exponent * math.log2(abs(base)) <= MAX_POWER_BITS
+
+
+def _repeat_ok(left: Any, right: Any) -> bool:
+    count, seq = (left, right) if isinstance(left, int) else (right, left)
+    if not isinstance(count, int) or not isinstance(seq, str | list | tuple):
+        return True
+    return count * len(seq) <= MAX_REPEAT_ITEMS
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(
+    return _Sandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,

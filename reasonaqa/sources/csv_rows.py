@@ -8,12 +8,21 @@ Policies a user may need to know:
   file, row and column, and the hint to pass ``--encoding iso-8859-1``.
 * Row numbers in errors count data rows from 1; the header is not a data row, and blank lines
   are skipped.
+* Quoting is strict: a quote that is never closed, or text after a closing quote, stops with
+  the line where the quoted value opened (a lenient reader would swallow the following rows
+  into one caption). So does any control character in a value (NUL, a line break, ...):
+  captions are one line of text, and a line break in one means a quote went astray.
+* Header names must be distinct (otherwise one column would silently shadow the other), and a
+  file needs at least one data row.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
+import itertools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,25 +50,31 @@ class CsvRow:
 
 
 def read_csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[CsvRow]:
-    """Stream the data rows of ``path``, checking the header, field counts and decoding."""
+    """Stream the data rows of ``path``, checking the header, quoting, field counts and text."""
     codec = _codec_name(encoding)
     if not path.is_file():
         raise InputError("no such CSV file", file=path)
     decoding = _Decoding(encoding, codec)
     number = 0
+    header: list[str] = []
     # surrogateescape keeps undecodable bytes as markers, so we can name their row and column.
     with open(path, encoding=codec, errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, strict=True)
+        start = 1  # the file line where the record being read starts
         try:
             header = [name.strip() for name in next(reader, [])]
             _check_header(path, header, required, decoding)
+            start = reader.line_num + 1
             for record in reader:
-                if not any(value.strip() for value in record):
-                    continue
-                number += 1
-                yield _make_row(path, number, header, record, decoding)
+                if any(value.strip() for value in record):
+                    number += 1
+                    yield _make_row(path, number, header, record, decoding)
+                start = reader.line_num + 1
         except csv.Error as err:
-            raise InputError(f"malformed CSV: {err}", file=path, row=number + 1) from None
+            lines = (start, reader.line_num)
+            raise _quoting_error(path, codec, header, number + 1, lines, err) from None
+    if not number:
+        raise InputError("no data rows: the file holds only its header", file=path)
 
 
 def _codec_name(encoding: str) -> str:
@@ -99,8 +114,16 @@ def _check_header(
 ) -> None:
     if not header:
         raise InputError("empty file: no header row", file=path)
-    for name in header:
+    for position, name in enumerate(header):
         decoding.check(name, path, None, name)
+        _check_control(name, path, None, name)
+        if name in header[:position]:
+            raise InputError(
+                f"duplicate column name in the header row (columns {header.index(name) + 1} "
+                f"and {position + 1})",
+                file=path,
+                field=name,
+            )
     for column in required:
         if column not in header:
             found = ", ".join(header)
@@ -130,4 +153,48 @@ def _make_row(
     values = dict(zip(header, record, strict=True))
     for column, value in values.items():
         decoding.check(value, path, number, column)
+        _check_control(value, path, number, column)
     return CsvRow(path, number, values)
+
+
+# Unicode's control characters (category Cc) but the tab, which is only odd white space.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {"\0": "NUL", "\n": "line break", "\r": "carriage return"}
+
+
+def _check_control(value: str, path: Path, row: int | None, column: str) -> None:
+    """Refuse control characters: NUL, line breaks (a stray quote's doing) and the like."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return
+    char = found.group()
+    name = _CONTROL_NAMES.get(char, "control character")
+    hint = ": an unterminated quote?" if char in "\r\n" else ""
+    where = "" if row is not None else " in the header row"
+    raise InputError(f"{name} U+{ord(char):04X}{where}{hint}", file=path, row=row, field=column)
+
+
+def _quoting_error(
+    path: Path, codec: str, header: list[str], row: int, lines: tuple[int, int], err: csv.Error
+) -> InputError:
+    """One line for a quoting error: the row, the column and the line its value opened on."""
+    if not header:
+        return InputError(f"malformed CSV in the header row: {err}", file=path)
+    start = lines[0]
+    column = _column_at_fault(path, codec, lines)
+    field = header[column] if column < len(header) else None
+    if "unexpected end of data" in str(err):
+        problem = f"a quote opened on line {start} is never closed"
+    else:
+        problem = f"malformed quoting in the value starting on line {start}: {err}"
+    return InputError(problem, file=path, row=row, field=field)
+
+
+def _column_at_fault(path: Path, codec: str, lines: tuple[int, int]) -> int:
+    """The index of the last field of the broken record (file lines ``lines``, read leniently):
+    the field whose quoting broke."""
+    start, end = lines
+    with open(path, encoding=codec, errors="surrogateescape", newline="") as fh:
+        rest = io.StringIO("".join(itertools.islice(fh, start - 1, end)))
+        record = next(csv.reader(rest), [])
+    return max(len(record) - 1, 0)

@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from reasonaqa.errors import naming
+
 
 def _umask() -> int:
     # os.umask can only be read by setting it: set and restore at once, before any thread runs.
@@ -36,10 +38,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        _fsync(tmp_path)
-        os.chmod(tmp_path, FILE_MODE)
-        os.replace(tmp_path, target)
+        with naming(target):
+            yield tmp_path
+            _fsync(tmp_path)
+            os.chmod(tmp_path, FILE_MODE)
+            os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
 

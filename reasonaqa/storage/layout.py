@@ -10,10 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# Every folder reasonaqa writes (run, build, export) holds this file: what wrote it, so a
+# folder of the user's is never written into or replaced (``storage.ownership``).
+OWNER_MARKER = "_reasonaqa.json"
+# The lock a process holds on a run folder while it writes there (``storage.folder_lock``).
+LOCK_FILE = "_lock"
+
 
 @dataclass(frozen=True)
 class RunPaths:
     root: Path
+
+    @property
+    def marker(self) -> Path:
+        return self.root / OWNER_MARKER
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK_FILE
 
     @property
     def data(self) -> Path:

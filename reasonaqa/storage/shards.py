@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reasonaqa.config import DEFAULT_SHARD_ROWS
-from reasonaqa.errors import InputError
+from reasonaqa.errors import InputError, naming
 from reasonaqa.storage.arrow import QA_SCHEMA
 
 SHARD_NAME = re.compile(r"^(?P<split>.+)-(?P<index>\d{5})\.parquet$")
@@ -40,6 +40,7 @@ class SplitShardWriter:
         self.shard_rows = shard_rows
         self.rows: dict[str, int] = {}
         self._open: dict[str, tuple[pq.ParquetWriter, int]] = {}
+        self._paths: dict[str, Path] = {}  # the open shard of each split, to name in errors
         self._next_index: dict[str, int] = {}
         self.directory.mkdir(parents=True, exist_ok=True)
 
@@ -49,7 +50,8 @@ class SplitShardWriter:
         while start < table.num_rows:
             writer, held = self._writer(split)
             take = min(self.shard_rows - held, table.num_rows - start)
-            writer.write_table(table.slice(start, take))
+            with naming(self._paths[split]):
+                writer.write_table(table.slice(start, take))
             self._open[split] = (writer, held + take)
             self.rows[split] = self.rows.get(split, 0) + take
             start += take
@@ -57,9 +59,15 @@ class SplitShardWriter:
                 self._close(split)
 
     def close(self) -> dict[str, int]:
-        """Close every open shard; returns rows written per split."""
+        """Close every open shard, even after one fails; returns rows written per split."""
+        failures: list[OSError] = []
         for split in list(self._open):
-            self._close(split)
+            try:
+                self._close(split)
+            except OSError as err:  # a full disk: close the others, then report the first
+                failures.append(err)
+        if failures:
+            raise failures[0]
         return dict(self.rows)
 
     def _writer(self, split: str) -> tuple[pq.ParquetWriter, int]:
@@ -67,12 +75,20 @@ class SplitShardWriter:
             index = self._next_index.get(split, 0)
             self._next_index[split] = index + 1
             path = self.directory / f"{split}-{index:05d}.parquet"
-            self._open[split] = (pq.ParquetWriter(path, self.schema, compression="zstd"), 0)
+            self._paths[split] = path
+            with naming(path):
+                self._open[split] = (pq.ParquetWriter(path, self.schema, compression="zstd"), 0)
         return self._open[split]
 
     def _close(self, split: str) -> None:
         writer, _ = self._open.pop(split)
-        writer.close()
+        try:
+            with naming(self._paths[split]):
+                writer.close()
+        finally:
+            # A close that failed must not be retried by the writer's __del__, which would
+            # print a traceback at exit after our one-line error.
+            writer.is_open = False
 
     def __enter__(self) -> SplitShardWriter:
         return self

@@ -161,8 +161,8 @@ def test_export_hf_loads_with_datasets(run: Path, tmp_path: Path) -> None:
     assert mcq["choices"] == OPTIONS
     assert mcq["answer"] == "rain falling"  # the option text, never the letter
     assert mcq["answer"] in mcq["choices"]
-    # A second export replaces the folder whole.
-    export_hf(run, out)
+    # A second export replaces the folder whole, when asked to.
+    export_hf(run, out, overwrite=True)
     assert sorted(p.name for p in (out / "data").iterdir()) == [
         "test-00000.parquet",
         "train-00000.parquet",
@@ -171,5 +171,6 @@ def test_export_hf_loads_with_datasets(run: Path, tmp_path: Path) -> None:
 
 
 def test_export_of_a_folder_without_data_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="data/"):
-        export_mellow(tmp_path, tmp_path / "out")
+        export_mellow(tmp_path / "empty", tmp_path / "out")

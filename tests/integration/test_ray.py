@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,13 @@ import psutil
 import pytest
 
 from reasonaqa.engine.generate import generate
-from reasonaqa.testing.runs import comparable_rows, fault_server_config, generate_command
+from reasonaqa.storage.layout import RunPaths
+from reasonaqa.testing.runs import (
+    committed_ids,
+    comparable_rows,
+    fault_server_config,
+    generate_command,
+)
 from reasonaqa.testing.servers import fault_server
 
 pytest.importorskip("ray")
@@ -83,3 +90,24 @@ def _kill_a_busy_worker(driver: subprocess.Popen[bytes]) -> bool:
                 return True
         time.sleep(0.1)
     return False
+
+
+def test_sigterm_stops_a_ray_run_cleanly(tmp_path: Path, sample_manifest: Path) -> None:
+    """As a local run: committed, marked interrupted, the resume command, exit 143."""
+    run = tmp_path / "ray"
+    with fault_server(latency_s=0.1) as url:
+        proc = subprocess.Popen(
+            _ray_command(sample_manifest, run, url),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 300
+        while not committed_ids(run) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "interrupted (SIGTERM)" in err and "--ray local" in err
+    assert json.loads(RunPaths(run).progress.read_text())["state"] == "interrupted"
