@@ -9,13 +9,13 @@ import random
 from pathlib import Path
 
 import pytest
-from mmau_sample import MMAU_ITEMS, official_rule, write_mmau
 
 from reasonaqa.errors import InputError
 from reasonaqa.mellow.caption_metrics import bleu, caption_scores, cider_d, rouge_l, tokenize
 from reasonaqa.mellow.evaluate import group_table, score, score_table
 from reasonaqa.mellow.examples import QaExample, read_examples
 from reasonaqa.mellow.scoring import classification_scores
+from reasonaqa.testing.mmau_sample import MMAU_ITEMS, official_rule, write_mmau
 
 
 def test_mmau_file_with_2_4_5_and_8_choices_is_read_as_inline_mcqs(tmp_path: Path) -> None:

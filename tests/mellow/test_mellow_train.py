@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from mmau_sample import official_rule, write_mmau
 from typer.testing import CliRunner
 
 import reasonaqa.cli.train  # noqa: F401  (registers the commands on the app)
@@ -24,6 +23,7 @@ from reasonaqa.mellow.language_model import load_tokenizer
 from reasonaqa.mellow.model import build_mellow
 from reasonaqa.mellow.train import TrainResult, train
 from reasonaqa.schemas import LETTERS, empty_row
+from reasonaqa.testing.mmau_sample import official_rule, write_mmau
 from reasonaqa.testing.shard_writer import ShardWriter
 
 pytest.importorskip("transformers")
