@@ -12,6 +12,7 @@ set that measures them.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -87,9 +88,12 @@ class _PhraseRule:
         return False
 
 
+_FIRST_FOUR = operator.itemgetter(slice(4))
+
+
 def word_keys(tokens: list[str]) -> frozenset[str]:
     """A text's words cut to their first four letters: what ``_WordRule`` looks up."""
-    return frozenset(token[:4] for token in tokens)
+    return frozenset(map(_FIRST_FOUR, tokens))
 
 
 class _WordRule:
@@ -108,8 +112,9 @@ class _WordRule:
         self.pattern = re.compile("|".join(f"(?:{p})" for p in alternatives))
         self.keys = frozenset(key for keys in alternatives.values() for key in keys)
 
-    def search(self, lowered: str, keys: frozenset[str]) -> bool:
-        return not self.keys.isdisjoint(keys) and self.pattern.search(lowered) is not None
+    def search(self, text: str, keys: frozenset[str]) -> bool:
+        """Whether ``text`` matches; lowercased only when one of its ``keys`` is a rule key."""
+        return not self.keys.isdisjoint(keys) and self.pattern.search(text.lower()) is not None
 
 
 _REFUSAL = _PhraseRule(
@@ -424,10 +429,9 @@ def _text_codes(fields: list[_Field]) -> set[str]:
 
 
 def _question_codes(question: _Field) -> set[str]:
-    keys = question.keys
-    lowered = question.text.lower()
-    found = {code for code, rule in _QUESTION_RULES.items() if rule.search(lowered, keys)}
-    if _FOOTWEAR.isdisjoint(keys) and _WEARING.search(lowered, keys):
+    text, keys = question.text, question.keys
+    found = {code for code, rule in _QUESTION_RULES.items() if rule.search(text, keys)}
+    if _FOOTWEAR.isdisjoint(keys) and _WEARING.search(text, keys):
         found.add("visual")
     return found
 
@@ -438,7 +442,7 @@ def _field_codes(field: _Field) -> frozenset[str]:
     found: set[str] = set()
     if _REFUSAL.search(lowered):
         found.add("refusal")
-    if _TEXT_LEAK.search(lowered, field.keys):
+    if _TEXT_LEAK.search(field.text, field.keys):
         found.add("text_leak")
     if _CHARACTER_RUN.search(field.text):
         found.add("garbage")
