@@ -218,7 +218,9 @@ _VISUAL = _WordRule(
         ),
         r"\b(?:sunlight|sunshine|moonlight|daylight)\b": ("sunl", "suns", "moon", "dayl"),
         r"\b(?:brightly|dimly|well|poorly|badly) lit\b": ("lit",),
-        r"\bthe lighting\b|\blighting (?:in|of|conditions?)\b": ("ligh",),
+        # The light, not the act: "the lighting of a stove" is heard.
+        r"\blighting conditions?\b|\b(?:what|how) (?:is|was) the lighting\b|"
+        r"\bthe lighting (?:in|of) the (?:room|scene|place|area|street|stage|hall)\b": ("ligh",),
         r"\bhow (?:bright|dark) (?:is|was|are|were) (?:it|the (?:room|sky|day|night|place|"
         r"area|scene|street|light|lights|sun))\b": ("brig", "dark"),
         r"\bvisibl[ey]\b": ("visi",),
@@ -250,9 +252,13 @@ _VISUAL = _WordRule(
         r"\bsigns? (?:say|says|read|reads)\b": ("sign",),
     }
 )
-# What someone wears is visual, except footwear: heels, boots and slippers are heard.
+# What someone wears is visual, except what is heard: heels, boots and slippers in the steps,
+# keys and bells that jingle, or anything the question says makes a sound.
 _WEARING = _WordRule({r"\b(?:wear|wears|wearing|wore|dressed)\b": ("wear", "wore", "dres")})
-_FOOTWEAR = frozenset({"shoe", "heel", "boot", "sand", "slip", "foot", "flip", "feet"})
+_HEARD_WORN = frozenset(
+    {"shoe", "heel", "boot", "sand", "slip", "foot", "flip", "feet"}
+    | {"key", "keys", "bell", "chai", "jing", "jang", "clin", "ratt", "tink", "soun", "nois"}
+)
 
 # Questions that name their subject and ask what an encyclopedia knows about it. Narrow on
 # purpose: "where does the sound come from" and "what is the floor made of" need the clip.
@@ -431,7 +437,7 @@ def _text_codes(fields: list[_Field]) -> set[str]:
 def _question_codes(question: _Field) -> set[str]:
     text, keys = question.text, question.keys
     found = {code for code, rule in _QUESTION_RULES.items() if rule.search(text, keys)}
-    if _FOOTWEAR.isdisjoint(keys) and _WEARING.search(text, keys):
+    if _HEARD_WORN.isdisjoint(keys) and _WEARING.search(text, keys):
         found.add("visual")
     return found
 

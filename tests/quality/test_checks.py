@@ -106,6 +106,14 @@ GOOD_MCQ = [
         ["high heels", "sneakers", "slippers", "bare feet"],
     ),
     mcq(
+        "What is the dog wearing that jingles as it runs?",
+        ["a collar with bells", "a raincoat", "a leash", "a muzzle"],
+    ),
+    mcq(
+        "What is heard right after the lighting of the stove?",
+        ["a pan being set down", "a kettle whistling", "a door closing", "a phone ringing"],
+    ),
+    mcq(
         "What is the floor most likely made of, judging by the footsteps?",
         ["wood", "carpet", "grass", "mud"],
     ),
