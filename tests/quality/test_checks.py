@@ -107,7 +107,7 @@ GOOD_MCQ = [
     ),
     mcq(
         "What is the dog wearing that jingles as it runs?",
-        ["a collar with bells", "a raincoat", "a leash", "a muzzle"],
+        ["a collar with bells", "a yellow raincoat", "a leather leash", "a muzzle"],
     ),
     mcq(
         "What is heard right after the lighting of the stove?",
