@@ -4,7 +4,7 @@
 motorcycle", "a puppy" and "a young dog": each pair reads the same after ``canonical``,
 which maps number words to digits, strips simple inflections ("barks", "barking",
 "barked" → "bark") and replaces the words and phrases of a small table of common sound
-sources and descriptors by one word each.
+sources and descriptors by one canonical form each.
 
 The table is strict on purpose: a check rejects an item whose options are equal after this
 mapping, so two entries in one group must mean the same thing in any audio question. Words
@@ -14,8 +14,6 @@ against "large").
 """
 
 from __future__ import annotations
-
-import functools
 
 # Canonical word → the words and phrases that mean it. Every entry is stemmed on loading,
 # so "motorbikes" and "young dogs" match too.
@@ -209,16 +207,16 @@ def _load() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], tuple[str
     words: dict[str, tuple[str, ...]] = {stem(w): (str(i),) for i, w in enumerate(_NUMBERS)}
     phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
     for target, variants in _GROUPS.items():
-        canonical = _stems(target)
+        form = _stems(target)
         for variant in (target, *variants):
             key = _stems(variant)
             previous = words.get(key[0]) if len(key) == 1 else phrases.get(key)
-            if previous not in (None, canonical):
+            if previous not in (None, form):
                 raise ValueError(f"synonym table: {variant!r} is in two groups")
             if len(key) == 1:
-                words[key[0]] = canonical
+                words[key[0]] = form
             else:
-                phrases[key] = canonical
+                phrases[key] = form
     return words, phrases
 
 
@@ -227,9 +225,11 @@ _TIME = stem("time")
 _LONGEST_PHRASE = max(map(len, _PHRASES))
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def canonical(normalized: str) -> tuple[str, ...]:
-    """Stems of ``normalized`` (see ``text.normalize``) with table entries replaced."""
+    """Stems of ``normalized`` (see ``text.normalize``) with table entries replaced.
+
+    Not cached here: the checks call it once per option text and keep the result.
+    """
     stems = _stems(normalized)
     out: list[str] = []
     i = 0
