@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reasonaqa.errors import InputError
-from reasonaqa.quality.labeled import GOOD, read_labeled, score
+from reasonaqa.quality.labeled import GOOD, LabeledItem, read_labeled, score
 
 LABELED = Path(__file__).resolve().parents[1] / "data" / "quality_labeled.jsonl"
 # The defects of issue 15, each with its own share of the set.
@@ -18,11 +18,11 @@ MIN_RECALL_KIND = 0.5
 
 
 @pytest.fixture(scope="module")
-def items() -> list:
+def items() -> list[LabeledItem]:
     return read_labeled(LABELED)
 
 
-def test_set_is_half_good_and_covers_every_new_kind(items: list) -> None:
+def test_set_is_half_good_and_covers_every_new_kind(items: list[LabeledItem]) -> None:
     labels = [item.label for item in items]
     assert len(items) >= 150
     assert labels.count(GOOD) * 2 == len(items)
@@ -30,11 +30,11 @@ def test_set_is_half_good_and_covers_every_new_kind(items: list) -> None:
     assert len({item.id for item in items}) == len(items)
 
 
-def test_no_good_item_is_rejected(items: list) -> None:
+def test_no_good_item_is_rejected(items: list[LabeledItem]) -> None:
     assert score(items).false_rejects == {}
 
 
-def test_recall_overall_and_per_kind(items: list) -> None:
+def test_recall_overall_and_per_kind(items: list[LabeledItem]) -> None:
     result = score(items)
     per_kind = {label: result.recall(label) for label in result.items if label != GOOD}
     assert result.defect_recall() >= MIN_RECALL_ALL, per_kind

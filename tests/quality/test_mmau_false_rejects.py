@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "bench" / "mmau_false_rejects.py"
 
 
-def row(question: str, choices: list[str], answer: str, task: str = "sound") -> dict:
+def row(question: str, choices: list[str], answer: str, task: str = "sound") -> dict[str, object]:
     return {
         "id": question[:8],
         "question": question,
