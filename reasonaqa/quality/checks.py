@@ -435,6 +435,7 @@ def _text_codes(fields: list[_Field]) -> set[str]:
 
 
 def _question_codes(question: _Field) -> set[str]:
+    """Codes of the rules that read the question only."""
     text, keys = question.text, question.keys
     found = {code for code, rule in _QUESTION_RULES.items() if rule.search(text, keys)}
     if _HEARD_WORN.isdisjoint(keys) and _WEARING.search(text, keys):
