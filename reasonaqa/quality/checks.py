@@ -2,17 +2,22 @@
 
 ``check_mcq`` and ``check_detail`` return every code that fires, in ``REASONS`` order (the
 first is the main one); an empty list means the item passes. They target the failure modes
-of earlier audio-QA sets (SPEC §5): refusals, caption leaks, broken options, give-aways and
-distractors that are also right. All rules are cheap string rules; none calls a model.
+of earlier audio-QA sets (SPEC §5): refusals, caption leaks, questions only sight or world
+knowledge can answer, broken or paraphrased options, give-aways and distractors that are
+also right. All rules are cheap string rules; none calls a model. README's "Quality checks"
+lists every code with an example; ``tests/data/quality_labeled.jsonl`` is the hand-labeled
+set that measures them.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from reasonaqa.quality.synonyms import canonical, stem
 from reasonaqa.quality.text import normalize, words
 from reasonaqa.schemas import DetailItem, McqItem
 
@@ -21,17 +26,23 @@ REASONS: dict[str, str] = {
     "garbage": "markup, template leftovers, runaway repetition or mostly symbols",
     "non_english": "text in another script or language",
     "refusal": "a refusal or hedge ('cannot be determined', 'it is unclear', 'I'm sorry')",
-    "text_leak": "mentions the text source ('caption', 'the description', 'mentioned')",
+    "text_leak": "mentions the text source ('caption', 'the summary', 'the given sentences', "
+    "'as the notes say')",
+    "visual": "the question asks what only sight can tell (colour, clothing, logo, light, shape)",
+    "world_knowledge": "the question is answerable without the clip ('which country ... come "
+    "from', 'usually made of', 'invented')",
     "meta_option": "an option that refers to other options ('all of the above')",
     "too_short": "question, option or answer shorter than the task's bound (LENGTH_BOUNDS)",
     "too_long": "question, option or answer longer than the task's bound (LENGTH_BOUNDS)",
     "options_count": "an MCQ without exactly four options",
     "options_duplicate": "two options equal after normalizing case, spaces and punctuation",
+    "options_paraphrase": "two options equal after number words, inflections and synonyms "
+    "('thrice' / 'three times', 'quite loud' / 'rather loud')",
     "answer_not_in_options": "the answer is not exactly one of the options",
     "answer_in_question": "the question contains the answer and no distractor",
     "answer_much_longer": "the answer is much longer than every distractor (a length give-away)",
-    "distractor_also_correct": "a distractor's content words are a subset of the answer's or "
-    "the reverse, so both can be right",
+    "distractor_also_correct": "a distractor's content words, after synonyms, are a subset of "
+    "the answer's or the reverse ('a motorbike' / 'a motorcycle'), so both can be right",
     "copies_caption": "the question copies a caption",
 }
 
@@ -61,8 +72,8 @@ class _PhraseRule:
     Python's ``re`` tries each alternative at each position, a few microseconds per field;
     a substring search for the literals is a hundred times cheaper and rules most texts out,
     so the regex only runs on the few that contain one. Searched in lowercased text (three
-    times faster than IGNORECASE). ``tests/test_checks.py`` has Hypothesis write texts that
-    match each alternative and checks that they contain one of its literals.
+    times faster than IGNORECASE). ``tests/quality/test_checks.py`` has Hypothesis write
+    texts that match each alternative and checks that they contain one of its literals.
     """
 
     def __init__(self, alternatives: dict[str, tuple[str, ...]]) -> None:
@@ -75,6 +86,35 @@ class _PhraseRule:
             if literal in lowered:
                 return self.pattern.search(lowered) is not None
         return False
+
+
+_FIRST_FOUR = operator.itemgetter(slice(4))
+
+
+def word_keys(tokens: list[str]) -> frozenset[str]:
+    """A text's words cut to their first four letters: what ``_WordRule`` looks up."""
+    return frozenset(map(_FIRST_FOUR, tokens))
+
+
+class _WordRule:
+    """Regex alternatives, each listed with word keys that every match of it contains.
+
+    For rules with many alternatives (text leaks, and the question rules, which meet a new
+    question every time, so no cache helps): a substring search per literal would cost more
+    than all the other checks. Instead one set lookup against the field's words, cut once
+    per field: a key is a word's first four letters (the whole word when shorter), so
+    "colo" stands for colour, colours, coloured. The tests check, as for ``_PhraseRule``,
+    that every match has a key.
+    """
+
+    def __init__(self, alternatives: dict[str, tuple[str, ...]]) -> None:
+        self.alternatives = alternatives
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in alternatives))
+        self.keys = frozenset(key for keys in alternatives.values() for key in keys)
+
+    def search(self, text: str, keys: frozenset[str]) -> bool:
+        """Whether ``text`` matches; lowercased only when one of its ``keys`` is a rule key."""
+        return not self.keys.isdisjoint(keys) and self.pattern.search(text.lower()) is not None
 
 
 _REFUSAL = _PhraseRule(
@@ -104,31 +144,167 @@ _REFUSAL = _PhraseRule(
     }
 )
 
-_TEXT_LEAK = _PhraseRule(
+_TEXT_LEAK = _WordRule(
     {
-        r"\bcaption(?:s|ed)?\b": ("caption",),
-        r"\bmention(?:s|ed|ing)?\b": ("mention",),
-        r"\bthe descriptions?\b": ("the description",),
-        r"\b(?:as|is|are|was|were) described\b": ("described",),
-        r"\bdescribed (?:in|by|above|here)\b": ("described",),
-        r"\bthe (?:text|transcript|prompt|annotations?|annotators?)\b": (
-            "the text",
-            "the transcript",
-            "the prompt",
-            "the annotat",
+        r"\bcaption(?:s|ed)?\b": ("capt",),
+        r"\bmention(?:s|ed|ing)?\b": ("ment",),
+        r"\bthe descriptions?\b": ("desc",),
+        r"\b(?:as|is|are|was|were) described\b": ("desc",),
+        r"\bdescribed (?:in|by|above|here)\b": ("desc",),
+        r"\bthe text\b(?! messages?\b)": ("text",),  # a text message alert is a sound
+        r"\bthe (?:transcript|prompt|summary|summaries)\b": ("tran", "prom", "summ"),
+        r"\bannotat(?:ion|ions|or|ors|ed)\b": ("anno",),
+        r"\bmetadata\b": ("meta",),
+        r"\bas summari[sz]ed\b": ("summ",),
+        r"\b(?:texts?|passages?|sentences?|summary|summaries|descriptions?|annotations?) "
+        r"(?:says?|states?|indicates?|suggests?|mentions?|describes?|lists?|reports?)\b": (
+            "text",
+            "pass",
+            "sent",
+            "summ",
+            "desc",
+            "anno",
         ),
-        r"\b(?:text|passage|sentence) (?:says|states|indicates|suggests)\b": (
-            "says",
-            "states",
-            "indicates",
-            "suggests",
+        # "notes" alone is music: only notes that say something, or a listener's, leak.
+        r"\bnotes? (?:say|says|state|states|mention|mentions|read|reads|report|reports)\b": (
+            "note",
         ),
-        r"\baccording to the (?:text|information|given|provided|description|passage)\b": (
-            "according to",
+        r"\blisten(?:er|ers|ing)?(?:'s|’s|s'|s’)? notes?\b": ("list",),
+        r"\baccording to the (?:text|information|given|provided|description|passage|notes|"
+        r"summary|annotations?|sentences?|source|details|data|labels?)\b": ("acco",),
+        r"\bthe (?:given|provided) (?:information|text|context|details|sentences?|"
+        r"descriptions?|notes|summary|passages?|data|statements?|labels?)\b": ("give", "prov"),
+        r"\b(?:information|details|text|context|sentences?|notes|summary|description|data) "
+        r"(?:given|provided|above|below)\b": ("give", "prov", "abov", "belo"),
+        r"\bthe (?:above|following|source|input|original|reference) (?:texts?|sentences?|"
+        r"descriptions?|notes|summary|summaries|passages?)\b": (
+            "abov",
+            "foll",
+            "sour",
+            "inpu",
+            "orig",
+            "refe",
         ),
-        r"\bthe (?:given|provided) (?:information|text|context|details)\b": (
-            "the given",
-            "the provided",
+        r"\bas (?:noted|stated|written|listed)\b": ("note", "stat", "writ", "list"),
+        r"\b(?:we are|we're|we were|you are|you're) told\b": ("told",),
+    }
+)
+
+# Questions only sight can answer. Searched in the question only: an answer may well say a
+# tone is "bright" or a bell "bell-shaped". Size and material are left out on purpose: a
+# bark tells a big dog from a small one, footsteps tell wood from gravel.
+_VISUAL = _WordRule(
+    {
+        r"\bcolou?r(?:s|ed|ful|ing)?\b": ("colo",),
+        # Clothes as such rustle and flap: only clothes someone has on are visual.
+        r"\b(?:clothes|clothing|outfits?|costumes?|attire) (?:of|worn by)\b": (
+            "clot",
+            "outf",
+            "cost",
+            "atti",
+        ),
+        r"\b(?:logos?|trademarks?)\b": ("logo", "trad"),
+        r"\b(?:what|which) brands?\b|\bbrand (?:name|of)\b": ("bran",),
+        r"\b(?:look|looks|looked|looking) like\b": ("look",),
+        r"\b(?:physical|visual|outward|his|her|their|its) appearance\b": ("appe",),
+        r"\b(?:describes?|describing) the appearance\b": ("appe",),
+        r"\b(?:what|which) shapes?\b|\bshaped like\b|\bin the shape of\b": ("shap",),
+        # Asked about, not set as a scene ("birds sing on a sunny day" is a caption's premise).
+        r"\bhow (?:sunny|cloudy|overcast)\b": ("sunn", "clou", "over"),
+        r"\b(?:is|was|are|were) (?:it|the (?:sky|day|weather)) (?:sunny|cloudy|overcast)\b": (
+            "sunn",
+            "clou",
+            "over",
+        ),
+        r"\b(?:sunlight|sunshine|moonlight|daylight)\b": ("sunl", "suns", "moon", "dayl"),
+        r"\b(?:brightly|dimly|well|poorly|badly) lit\b": ("lit",),
+        # The light, not the act: "the lighting of a stove" is heard.
+        r"\blighting conditions?\b|\b(?:what|how) (?:is|was) the lighting\b|"
+        r"\bthe lighting (?:in|of) the (?:room|scene|place|area|street|stage|hall)\b": ("ligh",),
+        r"\bhow (?:bright|dark) (?:is|was|are|were) (?:it|the (?:room|sky|day|night|place|"
+        r"area|scene|street|light|lights|sun))\b": ("brig", "dark"),
+        r"\bvisibl[ey]\b": ("visi",),
+        r"\b(?:can|could|is|are|was|were|be) (?:seen|spotted)\b": ("seen", "spot"),
+        r"\b(?:you|we|one) (?:can |could )?see\b": ("see",),
+        r"\b(?:the|this|that) (?:picture|image|photo|photograph|painting)\b": (
+            "pict",
+            "imag",
+            "phot",
+            "pain",
+        ),
+        r"\bfacial\b|\bon (?:his|her|their) faces?\b": ("faci", "face"),
+        r"\bhow tall\b": ("tall",),
+        r"\b(?:tattoos?|tattooed|beards?|bearded|hairstyle|haircut|hair colou?r)\b": (
+            "tatt",
+            "bear",
+            "hair",
+        ),
+        r"\b(?:gestures?|gesturing|nods|nodding|frowns|frowning|winks|winking)\b": (
+            "gest",
+            "nods",
+            "nodd",
+            "frow",
+            "wink",
+        ),
+        # What is written, not what is being written on (paper and chalk are heard).
+        r"\b(?:what|which [a-z]+) (?:is|are|was|were) (?:written|printed|painted|displayed|"
+        r"shown) on\b": ("writ", "prin", "pain", "disp", "show"),
+        r"\bsigns? (?:say|says|read|reads)\b": ("sign",),
+    }
+)
+# What someone wears is visual, except what is heard: heels, boots and slippers in the steps,
+# keys and bells that jingle, or anything the question says makes a sound.
+_WEARING = _WordRule({r"\b(?:wear|wears|wearing|wore|dressed)\b": ("wear", "wore", "dres")})
+_HEARD_WORN = frozenset(
+    {"shoe", "heel", "boot", "sand", "slip", "foot", "flip", "feet"}
+    | {"key", "keys", "bell", "chai", "jing", "jang", "clin", "ratt", "tink", "soun", "nois"}
+)
+
+# Questions that name their subject and ask what an encyclopedia knows about it. Narrow on
+# purpose: "where does the sound come from" and "what is the floor made of" need the clip.
+_WORLD_KNOWLEDGE = _WordRule(
+    {
+        r"\b(?:country|countries|nation|continent|culture) (?:do|does|did) (?:the |a |an )?"
+        r"[a-z]+(?: [a-z]+){0,5} (?:traditionally |originally |first )?"
+        r"(?:come from|originate)\b": ("coun", "nati", "cont", "cult"),
+        r"\boriginat(?:e|es|ed|ing) (?:in|from) (?:which|what) "
+        r"(?:country|nation|continent|culture|century)\b": ("orig",),
+        r"\b(?:which|what) (?:country|continent|region|part of the world) (?:is|are|was|were) "
+        r"(?:[a-z,']+ ){1,10}(?:native|indigenous|endemic) to\b": ("nati", "indi", "ende"),
+        r"\b(?:usually|typically|normally|commonly|traditionally|generally|mostly|often) "
+        r"(?:made|built|constructed|manufactured|cast) (?:of|from|out of|with|in)\b": (
+            "made",
+            "buil",
+            "cons",
+            "manu",
+            "cast",
+        ),
+        r"\b(?:invent(?:ed|or|ors|ion)|patented)\b": ("inve", "pate"),
+        r"\bnamed (?:after|for)\b": ("name",),
+        r"\b(?:which|what) (?:century|decade)\b": ("cent", "deca"),
+        r"\bin (?:which|what) year\b": ("year",),
+        r"\b(?:scientific|latin|botanical|binomial) names?\b": ("scie", "lati", "bota", "bino"),
+        r"\bcapital (?:city )?of\b": ("capi",),
+        r"\b(?:lifespan|life span|life expectancy)\b": ("life",),
+        r"\bhow long (?:do|does|can) (?:[a-z]+ ){1,8}(?:usually |typically |normally )?live\?": (
+            "live",
+        ),
+        r"\b(?:usually|typically|normally|mainly|mostly|generally) "
+        r"(?:eat|eats|feed on|feeds on)\b": ("eat", "eats", "feed"),
+        r"\b(?:boiling|melting|freezing) point\b|\bspeed of (?:sound|light)\b": ("poin", "spee"),
+        r"\boriginally (?:used|designed|invented|built|made|developed|intended|meant)\b": ("orig",),
+        r"\bhistorically\b|\bhistory of\b": ("hist",),
+        r"\bhow many [a-z]+ (?:does|do) (?:a|an|the) (?:[a-z]+ ){1,6}"
+        r"(?:usually|typically|normally|generally|traditionally) have\b": (
+            "usua",
+            "typi",
+            "norm",
+            "gene",
+            "trad",
+        ),
+        r"\bnational (?:instrument|animal|bird|flower|dish|sport)\b|\bofficial language\b": (
+            "nati",
+            "offi",
         ),
     }
 )
@@ -149,9 +325,10 @@ _CHARACTER_RUN = re.compile(r"(\S)\1\1\1\1\1")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 # ASCII bytes that ``[\W_]`` matches: deleting them counts an ASCII text's letters and digits.
 _NOT_ALNUM_ASCII = bytes(b for b in range(128) if not chr(b).isalnum()) + bytes(range(128, 256))
-_PHRASE_RULES = {
-    "refusal": _REFUSAL,
-    "text_leak": _TEXT_LEAK,
+# Rules that read the question only.
+_QUESTION_RULES = {
+    "visual": _VISUAL,
+    "world_knowledge": _WORLD_KNOWLEDGE,
 }
 
 
@@ -180,6 +357,9 @@ _FILLER_WORDS = _word_set(
     "noises audio clip heard can"
 )
 _NEGATIONS = _word_set("not no without never none nothing neither nor absent silent")
+# Option comparison also drops "it" ("it barks" / "barking") and possessive "s" ("a man's");
+# it compares stems, so the fillers are stemmed too.
+_CANONICAL_FILLERS = frozenset(map(stem, _FILLER_WORDS | _word_set("it s there")))
 
 
 def check_mcq(item: McqItem, captions: list[str]) -> list[str]:
@@ -188,6 +368,7 @@ def check_mcq(item: McqItem, captions: list[str]) -> list[str]:
     fields = [_field(text) for text in (item.question, item.answer, *options)]
     question, option_fields = fields[0], fields[2:]
     found = _text_codes(fields)
+    found |= _question_codes(question)
     found |= _length_codes(LENGTH_BOUNDS["mcq"]["question"], [question])
     found |= _length_codes(LENGTH_BOUNDS["mcq"]["option"], option_fields)
     if _META_OPTION.search("\n".join(options).lower()):
@@ -202,6 +383,7 @@ def check_detail(item: DetailItem, captions: list[str]) -> list[str]:
     """Reason codes for an open question with a detailed answer; empty when it passes."""
     question, answer = _field(item.question), _field(item.answer)
     found = _text_codes([question, answer])
+    found |= _question_codes(question)
     found |= _length_codes(LENGTH_BOUNDS["detail"]["question"], [question])
     found |= _length_codes(LENGTH_BOUNDS["detail"]["answer"], [answer])
     if answer.content and _contains(question, answer):
@@ -214,14 +396,23 @@ def check_detail(item: DetailItem, captions: list[str]) -> list[str]:
 class _Field:
     """One text field, normalized and split once, with the codes of the per-field rules."""
 
-    __slots__ = ("codes", "content", "normalized", "text", "tokens")
+    __slots__ = ("_meaning", "codes", "content", "keys", "normalized", "text", "tokens")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.normalized = normalize(text)
         self.tokens = self.normalized.split()
         self.content = [w for w in self.tokens if w not in _FILLER_WORDS]
+        self.keys = word_keys(self.tokens)
         self.codes = _field_codes(self)
+        self._meaning: tuple[str, ...] | None = None
+
+    def meaning(self) -> tuple[str, ...]:
+        """Canonical content words (``synonyms.canonical`` less fillers); options only."""
+        if self._meaning is None:
+            canonical_words = canonical(self.normalized)
+            self._meaning = tuple(w for w in canonical_words if w not in _CANONICAL_FILLERS)
+        return self._meaning
 
 
 # Options repeat across items ("a dog barking"), so a field is analysed once per text.
@@ -243,10 +434,23 @@ def _text_codes(fields: list[_Field]) -> set[str]:
     return found
 
 
+def _question_codes(question: _Field) -> set[str]:
+    """Codes of the rules that read the question only."""
+    text, keys = question.text, question.keys
+    found = {code for code, rule in _QUESTION_RULES.items() if rule.search(text, keys)}
+    if _HEARD_WORN.isdisjoint(keys) and _WEARING.search(text, keys):
+        found.add("visual")
+    return found
+
+
 def _field_codes(field: _Field) -> frozenset[str]:
     """Codes of the rules that read one field at a time (no match spans a line break)."""
     lowered = field.text.lower()
-    found = {code for code, rule in _PHRASE_RULES.items() if rule.search(lowered)}
+    found: set[str] = set()
+    if _REFUSAL.search(lowered):
+        found.add("refusal")
+    if _TEXT_LEAK.search(field.text, field.keys):
+        found.add("text_leak")
     if _CHARACTER_RUN.search(field.text):
         found.add("garbage")
     if not field.tokens:
@@ -333,17 +537,22 @@ def _option_codes(question: _Field, answer: _Field, options: list[_Field]) -> se
     if len(set(normalized)) != len(normalized):
         found.add("options_duplicate")
         return found
+    meanings = [o.meaning() for o in options]
+    stated = [m for m in meanings if m]
+    if len(set(stated)) != len(stated):
+        found.add("options_paraphrase")
     hits = [i for i, n in enumerate(normalized) if n == answer.normalized]
     if len(hits) != 1:
         found.add("answer_not_in_options")
         return found
-    correct = options[hits[0]]
-    distractors = options[: hits[0]] + options[hits[0] + 1 :]
+    hit = hits[0]
+    correct = options[hit]
+    distractors = options[:hit] + options[hit + 1 :]
     if _gives_answer_away(question, correct, distractors):
         found.add("answer_in_question")
     if _much_longer(correct.text, [d.text for d in distractors]):
         found.add("answer_much_longer")
-    if any(_also_correct(correct.content, d.content) for d in distractors):
+    if any(_also_correct(meanings[hit], m) for m in meanings[:hit] + meanings[hit + 1 :]):
         found.add("distractor_also_correct")
     return found
 
@@ -356,6 +565,9 @@ def _contains(haystack: _Field, needle: _Field) -> bool:
 def _gives_answer_away(question: _Field, answer: _Field, distractors: list[_Field]) -> bool:
     if not answer.content or not _contains(question, answer):
         return False
+    # "How fast is the drumming?" asks for a degree; "fast" answers it without a give-away.
+    if f"how {answer.normalized} " in f"{question.normalized} ":
+        return False
     # "Is it a dog or a cat?" names several options: that is a choice, not a give-away.
     return not any(_contains(question, d) for d in distractors)
 
@@ -366,13 +578,14 @@ def _much_longer(answer: str, distractors: list[str]) -> bool:
     return length > longest * LONGER_RATIO and length - longest >= LONGER_MIN_CHARS
 
 
-def _also_correct(a_words: list[str], d_words: list[str]) -> bool:
-    """Both can be right when one option's content words contain the other's.
+def _also_correct(a_words: tuple[str, ...], d_words: tuple[str, ...]) -> bool:
+    """Both can be right when one option's canonical words contain the other's.
 
-    "dog" against "a barking dog", or "birds" against "birds and wind": choosing either is
-    defensible. An extra negation ("not increasing" against "increasing") makes them
-    opposites, and the same words in another order ("dog then car" against "car then dog")
-    are a different claim, so neither fires.
+    "dog" against "a barking dog", "birds" against "birds and wind", "a motorbike" against
+    "a motorcycle" (the same words after synonyms): choosing either is defensible. An extra
+    negation ("not increasing" against "increasing") makes them opposites, as does an extra
+    count ("a dog" against "two dogs"); the same words in another order ("dog then car"
+    against "car then dog") are a different claim. None of these fires.
     """
     a_set, d_set = set(a_words), set(d_words)
     if not a_set or not d_set:
@@ -381,7 +594,9 @@ def _also_correct(a_words: list[str], d_words: list[str]) -> bool:
         return a_words == d_words
     if not (a_set < d_set or d_set < a_set):
         return False
-    return not (a_set ^ d_set) & _NEGATIONS
+    extra = a_set ^ d_set
+    # A count is a claim too: "an hour" is not right when "two hours" is.
+    return not extra & _NEGATIONS and not any(word.isdigit() for word in extra)
 
 
 # --- rules against the captions -----------------------------------------------------------

@@ -13,11 +13,16 @@ from reasonaqa.quality.checks import (
     _META_OPTION,
     _REFUSAL,
     _TEXT_LEAK,
+    _VISUAL,
+    _WEARING,
+    _WORLD_KNOWLEDGE,
     REASONS,
     _is_markup,
     check_detail,
     check_mcq,
+    word_keys,
 )
+from reasonaqa.quality.text import normalize
 from reasonaqa.schemas import DetailItem, McqItem
 
 CAPTIONS = [
@@ -95,6 +100,36 @@ GOOD_MCQ = [
         "What marks the passage of time in this recording?",
         ["bell tolls", "a ticking clock", "dripping water", "footsteps"],
     ),
+    # Heard, not seen: footwear, materials, timbre, where a sound comes from.
+    mcq(
+        "What kind of shoes is the woman most likely wearing, judging by her steps?",
+        ["high heels", "sneakers", "slippers", "bare feet"],
+    ),
+    mcq(
+        "What is the dog wearing that jingles as it runs?",
+        ["a collar with bells", "a yellow raincoat", "a leather leash", "a muzzle"],
+    ),
+    mcq(
+        "What is heard right after the lighting of the stove?",
+        ["a pan being set down", "a kettle whistling", "a door closing", "a phone ringing"],
+    ),
+    mcq(
+        "What is the floor most likely made of, judging by the footsteps?",
+        ["wood", "carpet", "grass", "mud"],
+    ),
+    mcq(
+        "Where does the loud bang seem to come from?",
+        ["far away", "right next to the microphone", "inside the room", "a radio"],
+    ),
+    mcq(
+        "What does the text message alert sound like?",
+        ["two short chimes", "a long buzz", "a ringing bell", "a click"],
+    ),
+    # A degree question's answer is not a give-away: "how fast" / "fast".
+    mcq("How fast is the tempo of the drumming?", ["fast", "slow", "it speeds up", "it stalls"]),
+    # A graded scale is four claims, and so are counts.
+    mcq("How loud is the music?", ["quiet", "moderately loud", "very loud", "extremely loud"]),
+    mcq("How long does the ringing last?", ["an hour", "two hours", "a second", "ten seconds"]),
 ]
 
 GOOD_DETAIL = [
@@ -273,6 +308,50 @@ BAD: list[tuple[str, Any]] = [
             ],
         ),
     ),
+    ("visual", mcq("What colour is the car that honks?", ["red", "blue", "white", "black"])),
+    ("visual", mcq("What is the singer wearing?", ["a dress", "a suit", "a coat", "jeans"])),
+    ("visual", detail("How sunny is it in the park?", "It is bright and sunny with a clear sky.")),
+    (
+        "world_knowledge",
+        mcq(
+            "Which country do bagpipes come from?",
+            ["Scotland", "Japan", "Brazil", "Egypt"],
+        ),
+    ),
+    (
+        "world_knowledge",
+        mcq("What is a church bell usually made of?", ["bronze", "glass", "plastic", "wood"]),
+    ),
+    (
+        "options_paraphrase",
+        mcq("How many times does the dog bark?", ["twice", "three times", "thrice", "once"]),
+    ),
+    (
+        "options_paraphrase",
+        mcq("How loud is the music?", ["very quiet", "quite loud", "rather loud", "deafening"]),
+    ),
+    (
+        "distractor_also_correct",
+        mcq(
+            "What vehicle is revving its engine?",
+            ["a motorcycle", "a motorbike", "a lawn mower", "a helicopter"],
+        ),
+    ),
+    (
+        "distractor_also_correct",
+        mcq("What animal is whimpering?", ["a puppy", "a young dog", "a kitten", "a lamb"]),
+    ),
+    (
+        "text_leak",
+        mcq("As the notes say, which animal is barking?", ["a dog", "a fox", "a seal", "a goose"]),
+    ),
+    (
+        "text_leak",
+        detail(
+            "What is happening in the recording?",
+            "The given sentences say that a crowd cheers while a whistle blows.",
+        ),
+    ),
     (
         "copies_caption",
         mcq(
@@ -325,7 +404,7 @@ def test_codes_come_in_reasons_order() -> None:
 # The phrase rules search for literals before running their regex: every text an
 # alternative matches must contain one of the literals listed beside it, or the rule would
 # miss it. Hypothesis writes matching texts from each regex.
-PHRASE_RULES = {"refusal": _REFUSAL, "text_leak": _TEXT_LEAK, "meta_option": _META_OPTION}
+PHRASE_RULES = {"refusal": _REFUSAL, "meta_option": _META_OPTION}
 
 
 @pytest.mark.parametrize(
@@ -349,3 +428,32 @@ def test_phrase_rule_literals_cover_every_match(rule: Any, alternative: str) -> 
 @given(st.from_regex(_MARKUP, fullmatch=True))
 def test_markup_literals_cover_every_match(text: str) -> None:
     assert _is_markup(text)
+
+
+# The question rules look up word keys instead: every text an alternative matches must hold
+# a word whose first four letters are one of the keys listed beside it.
+WORD_RULES = {
+    "text_leak": _TEXT_LEAK,
+    "visual": _VISUAL,
+    "wearing": _WEARING,
+    "world_knowledge": _WORLD_KNOWLEDGE,
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "alternative"),
+    [(rule, alt) for rule in WORD_RULES.values() for alt in rule.alternatives],
+    ids=[f"{name}-{i}" for name, rule in WORD_RULES.items() for i in range(len(rule.alternatives))],
+)
+def test_word_rule_keys_cover_every_match(rule: Any, alternative: str) -> None:
+    keys = rule.alternatives[alternative]
+    assert all(len(key) <= 4 for key in keys)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.from_regex(alternative, fullmatch=True))
+    def fires(text: str) -> None:
+        found = word_keys(normalize(text).split())
+        assert not found.isdisjoint(keys)
+        assert rule.search(text, found)
+
+    fires()
