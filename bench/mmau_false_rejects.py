@@ -19,7 +19,7 @@ from typing import Any
 
 from reasonaqa.errors import InputError
 from reasonaqa.quality.checks import REASONS
-from reasonaqa.quality.labeled import GOOD, LabeledItem
+from reasonaqa.testing.labeled import GOOD, LabeledItem
 
 
 def sound_items(path: Path) -> list[LabeledItem]:

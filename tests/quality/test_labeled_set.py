@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reasonaqa.errors import InputError
-from reasonaqa.quality.labeled import GOOD, LabeledItem, read_labeled, score
+from reasonaqa.testing.labeled import GOOD, LabeledItem, read_labeled, score
 
 LABELED = Path(__file__).resolve().parents[1] / "data" / "quality_labeled.jsonl"
 # The defects of issue 15, each with its own share of the set.
