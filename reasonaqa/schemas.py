@@ -151,18 +151,6 @@ def empty_row(**values: typing.Any) -> dict[str, typing.Any]:
     return row
 
 
-# The released ReasonAQA record, which Mellow's own trainer reads: exactly these keys, in order.
-MELLOW_KEYS: tuple[str, ...] = (
-    "taskname",
-    "filepath1",
-    "filepath2",
-    "caption1",
-    "caption2",
-    "input",
-    "answer",
-    "subtype",
-)
-
 # Why an item was quarantined (no valid item or verdict could be had), with what each means.
 QuarantineReason = Literal[
     "transport", "timeout", "length", "schema", "semantic", "judge_unreadable"

@@ -1,8 +1,6 @@
-"""Mellow's released ReasonAQA record format: one JSON list per split, eight keys a record.
-
-MCQ inputs carry their options inline (``question a) .. b) .. c) .. d) ..``) and answers
-begin with the letter (``b) chirping birds``); captioning and difference rows use the
-trigger inputs that Mellow's trainer rewrites into instructions (SPEC.md §1).
+"""The Mellow export: one JSON list per split in the released record format
+(``storage.mellow_records``); captioning and difference rows use the trigger inputs that
+Mellow's trainer rewrites into instructions (SPEC.md §1).
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ from typing import Any
 import pyarrow as pa
 
 from reasonaqa.dataset.recipe import SPLIT_NAMES
-from reasonaqa.schemas import LETTERS, MELLOW_KEYS
 from reasonaqa.storage.atomic import atomic_path
 from reasonaqa.storage.layout import RunPaths
+from reasonaqa.storage.mellow_records import CHOICE_LETTERS, MELLOW_KEYS, inline_mcq, lettered
 from reasonaqa.storage.ownership import check_export_target, write_marker
 from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import iter_batches, shards_by_split
@@ -121,11 +119,8 @@ def _prompt_and_answer(row: dict[str, Any]) -> tuple[str, str]:
     task, question, answer = row["task"], row["question"], row["answer"]
     if task == "mcq":
         options = row["options"]
-        inline = " ".join(
-            f"{letter}) {text}" for letter, text in zip(LETTERS, options, strict=True)
-        )
-        letter = row["answer_letter"] or LETTERS[options.index(answer)]
-        return f"{question} {inline}", f"{letter}) {answer}"
+        letter = row["answer_letter"] or CHOICE_LETTERS[options.index(answer)]
+        return inline_mcq(question, options), lettered(letter, answer)
     if task == "caption":
         sentence = answer.strip().rstrip(".").strip().lower()
         return CAPTION_TRIGGER, f"The audio 1 is {sentence}."

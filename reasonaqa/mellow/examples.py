@@ -26,12 +26,17 @@ from typing import Any
 
 from reasonaqa.errors import InputError
 from reasonaqa.mellow.instructions import DIFFERENCE_TRIGGERS
-from reasonaqa.schemas import MELLOW_KEYS
+from reasonaqa.storage.mellow_records import (
+    CHOICE_LETTERS,
+    MELLOW_KEYS,
+    MIN_CHOICES,
+    answer_letter,
+    inline_mcq,
+    lettered,
+    split_inline_options,
+)
 from reasonaqa.storage.shards import iter_batches, shard_paths
 
-# MMAU and MMAR items have 2 to 8 choices.
-CHOICE_LETTERS = "abcdefgh"
-MIN_CHOICES = 2
 SHARD_COLUMNS = [
     "record_id",
     "split",
@@ -74,33 +79,6 @@ class QaExample:
         return self.task == "mcq" and self.question.strip().lower().startswith(ENTAILMENT_PREFIX)
 
 
-def format_mcq(question: str, options: Iterable[str]) -> str:
-    inline = " ".join(
-        f"{letter}) {text}" for letter, text in zip(CHOICE_LETTERS, options, strict=False)
-    )
-    return f"{question} {inline}"
-
-
-def split_inline_options(text: str) -> tuple[str, tuple[str, ...]] | None:
-    """``question a) x b) y ...`` -> (question, options); None unless a) and b) are there."""
-    text = text.strip()
-    starts: list[tuple[int, int]] = []  # (marker start, text start) of a), b), ...
-    position = 0
-    for letter in CHOICE_LETTERS:
-        match = re.compile(rf"(?:^|\s){letter}\)\s*", re.IGNORECASE).search(text, position)
-        if match is None:
-            break
-        starts.append((match.start(), match.end()))
-        position = match.end()
-    if len(starts) < MIN_CHOICES:
-        return None
-    ends = [start for start, _ in starts[1:]] + [len(text)]
-    options = tuple(text[begin:end].strip() for (_, begin), end in zip(starts, ends, strict=True))
-    if not all(options):
-        return None
-    return text[: starts[0][0]].strip(), options
-
-
 def with_options(example: QaExample, options: tuple[str, ...]) -> QaExample:
     """The MCQ with ``options`` in this order: inline prompt and a ``letter) text`` target."""
     letter = CHOICE_LETTERS[options.index(example.gold)]
@@ -108,8 +86,8 @@ def with_options(example: QaExample, options: tuple[str, ...]) -> QaExample:
         example,
         options=options,
         answer_letter=letter,
-        prompt=format_mcq(example.question, options),
-        answer=f"{letter}) {example.gold}",
+        prompt=inline_mcq(example.question, options),
+        answer=lettered(letter, example.gold),
     )
 
 
@@ -241,8 +219,8 @@ def _from_json_row(row: Any, path: Path, number: int) -> QaExample:
     if example.task != "mcq":
         return example
     question, options = split_inline_options(values["input"]) or ("", ())
-    letter = values["answer"].split(")", 1)[0].strip().lower()
-    if len(letter) != 1 or letter not in CHOICE_LETTERS[: len(options)]:
+    letter = answer_letter(values["answer"])
+    if letter is None or letter not in CHOICE_LETTERS[: len(options)]:
         raise InputError(
             "an MCQ answer must start with the letter of one of its options",
             file=path,

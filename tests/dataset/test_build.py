@@ -19,7 +19,8 @@ from reasonaqa.dataset.merge import PartStream, merge_parts, tables_from_rows
 from reasonaqa.dataset.recipe import CaptionsPart, EntailmentPart, Recipe, load_recipe
 from reasonaqa.dataset.splits import Decontamination, SplitGuard, SplitLeakError
 from reasonaqa.errors import InputError
-from reasonaqa.schemas import LETTERS, MELLOW_KEYS, empty_row
+from reasonaqa.schemas import LETTERS, empty_row
+from reasonaqa.storage.mellow_records import MELLOW_KEYS
 from reasonaqa.testing.fault_server import MODEL_ID
 from reasonaqa.testing.servers import fault_server
 

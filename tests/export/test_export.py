@@ -13,7 +13,8 @@ from reasonaqa.dataset.splits import SplitGuard
 from reasonaqa.errors import InputError
 from reasonaqa.export.hf import export_hf
 from reasonaqa.export.mellow import export_mellow, mellow_record
-from reasonaqa.schemas import MELLOW_KEYS, empty_row
+from reasonaqa.schemas import empty_row
+from reasonaqa.storage.mellow_records import MELLOW_KEYS
 
 OPTIONS = ["a dog barking", "birds chirping", "rain falling", "a car passing"]
 

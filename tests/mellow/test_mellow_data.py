@@ -12,10 +12,11 @@ import soundfile as sf
 from reasonaqa.errors import InputError
 from reasonaqa.mellow.config import DataConfig, load_config
 from reasonaqa.mellow.data import MellowDataset, collate, epoch_batches
-from reasonaqa.mellow.examples import read_examples, split_inline_options
+from reasonaqa.mellow.examples import read_examples
 from reasonaqa.mellow.language_model import load_tokenizer
 from reasonaqa.mellow.scoring import letter_correct, mmau_correct, substring_correct
-from reasonaqa.schemas import MELLOW_KEYS, empty_row
+from reasonaqa.schemas import empty_row
+from reasonaqa.storage.mellow_records import MELLOW_KEYS, split_inline_options
 from reasonaqa.testing.shard_writer import ShardWriter
 
 OPTIONS = ["a dog barking", "birds chirping", "a car engine", "heavy rain"]
