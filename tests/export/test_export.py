@@ -13,6 +13,7 @@ from reasonaqa.dataset.splits import SplitGuard
 from reasonaqa.errors import InputError
 from reasonaqa.export.hf import export_hf
 from reasonaqa.export.mellow import export_mellow, mellow_record
+from reasonaqa.mellow.examples import read_examples
 from reasonaqa.schemas import empty_row
 from reasonaqa.storage.mellow_records import MELLOW_KEYS
 
@@ -34,6 +35,19 @@ def _row(**values: Any) -> dict[str, Any]:
         "answer": "A rocket flies by.",
     }
     return empty_row(**{**base, **values})
+
+
+@pytest.mark.parametrize("count", [2, 5, 8])
+def test_mcqs_of_any_size_round_trip_through_the_trainer_reader(count: int, tmp_path: Path) -> None:
+    options = [f"option number {n}" for n in range(count)]
+    record = mellow_record(
+        _row(task="mcq", question="Which?", options=options, answer=options[-1], caption_index=0)
+    )
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    (example,) = read_examples([path], None)
+    assert example.options == tuple(options) and example.gold == options[-1]
+    assert example.answer_letter == "abcdefgh"[count - 1]
 
 
 def test_mcq_record() -> None:
