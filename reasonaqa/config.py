@@ -67,6 +67,9 @@ class GenerateConfig(BaseModel):
     vllm: VllmOptions = Field(default_factory=VllmOptions)
     force_new: bool = False
     progress: bool = True
+    # USD per million prompt / completion tokens: shown as spent and projected cost.
+    price_input: float | None = Field(None, ge=0)
+    price_output: float | None = Field(None, ge=0)
 
     @property
     def in_flight(self) -> int:

@@ -210,5 +210,12 @@ QUARANTINE_REASONS: dict[QuarantineReason, str] = {
     "judge_unreadable": "a grounding or audio-dependence reply was not a verdict, twice",
 }
 
-# Rejected and quarantined rows keep every QA column plus why they were set aside.
-SET_ASIDE_SCHEMA: pa.Schema = QA_SCHEMA.append(pa.field("reason", pa.string(), nullable=False))
+# Rejected and quarantined rows keep every QA column plus why they were set aside: the reason
+# code, the message behind it (the check's words, the validator's error, the server's reply)
+# and, when an LLM judge decided, the judge's raw reply.
+SET_ASIDE_COLUMNS: tuple[pa.Field, ...] = (
+    pa.field("reason", pa.string(), nullable=False),
+    pa.field("message", pa.string()),
+    pa.field("judge_reply", pa.string()),
+)
+SET_ASIDE_SCHEMA: pa.Schema = pa.schema([*QA_SCHEMA, *SET_ASIDE_COLUMNS])

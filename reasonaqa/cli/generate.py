@@ -134,25 +134,19 @@ def _execute(config: GenerateConfig, ray: str | None) -> RunResult:
 
 
 def _report(result: RunResult) -> int:
-    final = result.final
+    """The run's numbers (``RunCounts``, as ``_run.json`` and the card show them), then how
+    to load it."""
     typer.echo(f"\nrun: {result.run_dir}  (fingerprint {result.fingerprint})")
-    splits = ", ".join(f"{split} {n}" for split, n in sorted(final.by_split.items())) or "none"
-    typer.echo(f"accepted: {final.accepted} ({splits}) in {len(final.shards)} shard(s) under data/")
-    typer.echo(f"rejected: {sum(final.rejected.values())}" + _by_reason(final.rejected))
-    typer.echo(f"quarantined: {result.quarantined}" + _by_reason(final.quarantined))
-    if final.correct_is_longest_rate is not None:
-        typer.echo(f"correct option is the longest: {final.correct_is_longest_rate:.0%} of MCQs")
+    for line in result.counts.summary_lines():
+        typer.echo(line)
+    typer.echo(f"shards: {len(result.final.shards)} under data/")
+    rate = result.final.correct_is_longest_rate
+    if rate is not None:
+        typer.echo(f"correct option is the longest: {rate:.0%} of MCQs")
     typer.echo(f'load it: pandas.read_parquet("{result.run_dir}")')
     if result.quarantined:
         typer.echo(f"some items failed after retries: reasonaqa retry-failed {result.run_dir}")
     return result.exit_code
-
-
-def _by_reason(counts: dict[str, int]) -> str:
-    if not counts:
-        return ""
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return "  (" + ", ".join(f"{reason} {n}" for reason, n in ordered) + ")"
 
 
 def _first_error(err: ValueError) -> str:

@@ -20,12 +20,15 @@ from typing import Any
 
 from reasonaqa import __version__
 from reasonaqa.config import GenerateConfig
+from reasonaqa.counts import RunCounts
 from reasonaqa.engine.finalize import FinalizeResult, finalize
 from reasonaqa.engine.fingerprint import fingerprint, fingerprint_payload
+from reasonaqa.engine.history import SessionEntry, append_session, load_sessions, usage_totals
 from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.preflight import template_ids
 from reasonaqa.engine.progress import Progress
 from reasonaqa.engine.records import EngineCounters, FinishedRecord
+from reasonaqa.engine.tally import tally
 from reasonaqa.engine.work import WorkItem, count_work, iter_work
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
@@ -45,18 +48,20 @@ class RunResult:
     run_dir: Path
     fingerprint: str
     final: FinalizeResult
+    counts: RunCounts  # the run's numbers, as its summary, _run.json and card show them
 
     @property
     def accepted(self) -> int:
+        """Rows shipped under ``data/``."""
         return self.final.accepted
 
     @property
     def rejected(self) -> dict[str, int]:
-        return self.final.rejected
+        return dict(self.counts.rejected)
 
     @property
     def quarantined(self) -> int:
-        return sum(self.final.quarantined.values())
+        return self.counts.quarantined_total
 
     @property
     def exit_code(self) -> int:
@@ -83,12 +88,15 @@ class RunSession:
         # Reading the whole manifest first validates every line before anything is written.
         total = count_work(config, read_manifest(config.manifest))
         self.journal = _open_journal(self.paths, config, self.payload)
-        done: Counter[str] = Counter()
-        for (status, _reason), count in self.journal.status_counts().items():
-            done[status] += count
+        done = Counter(self.journal.status_counts())
         self.resumed = sum(done.values()) > 0
-        self.progress = Progress(self.paths.progress, total, done, counters, config.progress)
+        earlier = usage_totals(load_sessions(self.journal))
+        prices = (config.price_input, config.price_output)
+        self.progress = Progress(
+            self.paths.progress, total, done, earlier, counters, prices, config.progress
+        )
         self.started = dt.datetime.now(dt.UTC)
+        self._items_before = sum(done.values())
 
     def pending_items(self) -> Iterator[list[WorkItem]]:
         """Work items in manifest order, in batches, without the ones already committed."""
@@ -103,7 +111,7 @@ class RunSession:
     def add(self, record: FinishedRecord) -> None:
         """Buffer a finished record; commit the buffer every ``COMMIT_EVERY`` records."""
         self.journal.add_record(record)
-        self.progress.record(record.status)
+        self.progress.record(record.status, record.reason)
         if self.journal.pending >= COMMIT_EVERY:
             self.journal.commit()
 
@@ -124,6 +132,7 @@ class RunSession:
             await work
         except BaseException:
             self.journal.commit()
+            self._record_session("interrupted")  # its calls were paid for: keep them counted
             self.progress.close("interrupted")
             raise
         finally:
@@ -133,10 +142,18 @@ class RunSession:
     def finish(self, backend_name: str) -> RunResult:
         self.progress.close("finalizing")
         final = finalize(self.journal, self.paths, self.config.shard_rows)
-        result = RunResult(self.paths.root, fingerprint(self.payload), final)
-        _write_run_manifest(self, backend_name, result)
-        self.progress.refresh("done")
+        sessions = self._record_session("finished")
+        counts = tally(self.journal.status_counts(), usage_totals(sessions), final)
+        result = RunResult(self.paths.root, fingerprint(self.payload), final, counts)
+        _write_run_manifest(self, backend_name, result, sessions)
+        self.progress.finish(counts)
         return result
+
+    def _record_session(self, state: str) -> list[dict[str, Any]]:
+        """Append this session to the run's history (durably); returns the whole history."""
+        items = sum(self.progress.done.values()) - self._items_before
+        entry = SessionEntry.of(self.started, state, items, self.counters)
+        return append_session(self.journal, entry)
 
     def close(self) -> None:
         self.journal.close()
@@ -187,8 +204,10 @@ def _open_journal(paths: RunPaths, config: GenerateConfig, payload: dict[str, An
     return journal
 
 
-def _write_run_manifest(session: RunSession, backend_name: str, result: RunResult) -> None:
-    final, counters = result.final, session.counters
+def _write_run_manifest(
+    session: RunSession, backend_name: str, result: RunResult, sessions: list[dict[str, Any]]
+) -> None:
+    final, config = result.final, session.config
     manifest = {
         "reasonaqa_version": __version__,
         "fingerprint": result.fingerprint,
@@ -197,23 +216,26 @@ def _write_run_manifest(session: RunSession, backend_name: str, result: RunResul
         "backend": backend_name,
         "model": session.model,
         "templates": session.hashes,
-        "counts": {
-            "accepted": final.accepted,
-            "by_split": final.by_split,
-            "rejected": final.rejected,
-            "quarantined": result.quarantined,
-            "quarantined_by_reason": final.quarantined,
-            "duplicates_removed": final.duplicates_removed,
-        },
+        "counts": result.counts.to_json(),
+        "cost_usd": _cost(result.counts, config),
         "answer_letters": final.letters,
         "correct_is_longest_rate": final.correct_is_longest_rate,
         "shards": final.shards,
-        "session": {
-            **counters.totals(),
-            "started_at": session.started.isoformat(timespec="seconds"),
-            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        },
+        # Every session of the run, oldest first; the counts' LLM usage is their sum.
+        "sessions": sessions,
     }
     write_text_atomic(
         session.paths.run_manifest, json.dumps(manifest, indent=2, default=str) + "\n"
     )
+
+
+def _cost(counts: RunCounts, config: GenerateConfig) -> dict[str, float | None] | None:
+    """Spent USD at the run's prices (per million tokens); None when no price was given."""
+    spent = counts.cost_usd(config.price_input, config.price_output)
+    if spent is None:
+        return None
+    return {
+        "price_input": config.price_input,
+        "price_output": config.price_output,
+        "spent": round(spent, 6),
+    }

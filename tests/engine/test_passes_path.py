@@ -43,7 +43,7 @@ def test_an_unreadable_judge_is_retried_then_quarantined_not_rejected(
 
     backend = ScriptedBackend(garbled)
     result = generate(_with_passes(config), backend)
-    assert result.final.quarantined == {"judge_unreadable": 6} and not result.rejected
+    assert result.counts.quarantined == {"judge_unreadable": 6} and not result.rejected
     assert sum(r.schema_name == "choice" for r in backend.requests) == 12  # one retry each
 
 
