@@ -61,7 +61,7 @@ def test_embedded_backend_end_to_end_via_cli(tmp_path: Path, sample_manifest: Pa
         timeout=600,
     )
     assert proc.returncode in (0, 3), proc.stderr
-    assert "accepted:" in proc.stdout and "rejected:" in proc.stdout
+    assert "shipped:" in proc.stdout and "rejected:" in proc.stdout
     _check_run(out, 6)
     assert (RunPaths(out).progress).is_file()
 
