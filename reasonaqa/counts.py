@@ -120,8 +120,9 @@ class RunCounts:
                 raise InputError("expected an integer", file=file, field=where)
         return cls(**values)
 
-    def summary_lines(self) -> list[str]:
-        """The counts in words, one line each: the CLI summary of ``generate`` and ``build``."""
+    def summary_lines(self, cost_usd: float | None = None) -> list[str]:
+        """The counts in words, one line each (and the cost when known): the CLI summary of
+        ``generate`` and ``build``."""
         shipped = "not yet" if self.shipped is None else f"{self.shipped:,}"
         dupes = "not yet" if self.duplicates_removed is None else f"{self.duplicates_removed:,}"
         by_split = ", ".join(f"{s} {n:,}" for s, n in sorted(self.shipped_by_split.items()))
@@ -134,7 +135,13 @@ class RunCounts:
             f"quarantined: {self.quarantined_total:,}" + _reasons_text(self.quarantined),
             f"LLM calls: {self.llm_calls:,} ({self.cache_hits:,} answered from the journal); "
             f"tokens: {self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion",
+            *([f"cost: {usd(cost_usd)}"] if cost_usd is not None else []),
         ]
+
+
+def usd(amount: float) -> str:
+    """Dollars to the cent; two significant digits below a cent (small trial runs)."""
+    return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.2g}"
 
 
 def _is_count(value: object) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from reasonaqa.card.plots import write_plots
 from reasonaqa.card.stats import NOT_SET, compute_stats
+from reasonaqa.counts import usd
 from reasonaqa.quality.checks import REASONS
 from reasonaqa.quality.dedup import DUPLICATE_REASONS
 from reasonaqa.quality.passes import PASS_REASONS
@@ -105,14 +106,22 @@ def _overview(stats: dict[str, Any], name: str) -> str:
 {stats["rows"]:,} question-answer rows about {_datasets(stats)} audio clips in the style of
 ReasonAQA (the training set of the Mellow audio-language model). Synthetic rows were{model}
 from the clips' human captions: the model never heard the audio, so every question is meant
-to be answerable by listening. Of {run["generated"]:,} generated items,
-{run["accepted_before_dedup"]:,} passed the checks below, {run["duplicates_removed"] or 0:,} of
-them were removed as duplicates and {run["shipped"] or 0:,} shipped;
-{run["rejected_total"]:,} were rejected and {run["quarantined_total"]:,} quarantined after
-failed requests.
+to be answerable by listening.
+
+{_numbers(run)}
 
 {_usage(stats)}
 """
+
+
+def _numbers(run: dict[str, Any]) -> str:
+    """The run's counts in one sentence, as ``RunCounts`` defines them."""
+    return (
+        f"Of {run['generated']:,} generated items, {run['accepted_before_dedup']:,} passed the "
+        f"checks below, {run['duplicates_removed'] or 0:,} of them were removed as duplicates "
+        f"and {run['shipped'] or 0:,} shipped; {run['rejected_total']:,} were rejected and "
+        f"{run['quarantined_total']:,} quarantined after failed requests."
+    )
 
 
 def _usage(stats: dict[str, Any]) -> str:
@@ -127,7 +136,7 @@ def _usage(stats: dict[str, Any]) -> str:
     cost = stats.get("cost_usd")
     if cost:
         line += (
-            f" Cost: ${cost['spent']:,.2f} at ${cost['price_input'] or 0:g} / "
+            f" Cost: {usd(cost['spent'])} at ${cost['price_input'] or 0:g} / "
             f"${cost['price_output'] or 0:g} per million prompt / completion tokens."
         )
     return line

@@ -68,7 +68,7 @@ def _report(result: RunResult) -> int:
     """The run's numbers (``RunCounts``, as ``_run.json`` and the card show them), then how
     to load it."""
     typer.echo(f"\nrun: {result.run_dir}  (fingerprint {result.fingerprint})")
-    for line in result.counts.summary_lines():
+    for line in result.counts.summary_lines(result.cost_usd):
         typer.echo(line)
     typer.echo(f"shards: {len(result.final.shards)} under data/")
     rate = result.final.correct_is_longest_rate

@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from reasonaqa.counts import RunCounts
+from reasonaqa.counts import RunCounts, usd
 from reasonaqa.engine.records import EngineCounters
 from reasonaqa.engine.tally import tally
 from reasonaqa.storage.atomic import write_text_atomic
@@ -132,7 +132,7 @@ class Progress:
         ]
         cost = snap["cost_usd"]
         if cost is not None:
-            words.append(f"cost ${cost['spent']:,.2f} of ~${cost['projected']:,.2f}")
+            words.append(f"cost {usd(cost['spent'])} of ~{usd(cost['projected'])}")
         eta = snap["eta_s"]
         words.append("ETA " + (tqdm.format_interval(eta) if eta is not None else "?"))
         return ", ".join(words)

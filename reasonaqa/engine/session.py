@@ -49,6 +49,7 @@ class RunResult:
     fingerprint: str
     final: FinalizeResult
     counts: RunCounts  # the run's numbers, as its summary, _run.json and card show them
+    cost_usd: float | None = None  # what its tokens cost, when the run has prices
 
     @property
     def accepted(self) -> int:
@@ -144,7 +145,8 @@ class RunSession:
         final = finalize(self.journal, self.paths, self.config.shard_rows)
         sessions = self._record_session("finished")
         counts = tally(self.journal.status_counts(), usage_totals(sessions), final)
-        result = RunResult(self.paths.root, fingerprint(self.payload), final, counts)
+        cost = counts.cost_usd(self.config.price_input, self.config.price_output)
+        result = RunResult(self.paths.root, fingerprint(self.payload), final, counts, cost)
         _write_run_manifest(self, backend_name, result, sessions)
         self.progress.finish(counts)
         return result
@@ -217,7 +219,7 @@ def _write_run_manifest(
         "model": session.model,
         "templates": session.hashes,
         "counts": result.counts.to_json(),
-        "cost_usd": _cost(result.counts, config),
+        "cost_usd": _cost(result, config),
         "answer_letters": final.letters,
         "correct_is_longest_rate": final.correct_is_longest_rate,
         "shards": final.shards,
@@ -229,13 +231,12 @@ def _write_run_manifest(
     )
 
 
-def _cost(counts: RunCounts, config: GenerateConfig) -> dict[str, float | None] | None:
+def _cost(result: RunResult, config: GenerateConfig) -> dict[str, float | None] | None:
     """Spent USD at the run's prices (per million tokens); None when no price was given."""
-    spent = counts.cost_usd(config.price_input, config.price_output)
-    if spent is None:
+    if result.cost_usd is None:
         return None
     return {
         "price_input": config.price_input,
         "price_output": config.price_output,
-        "spent": round(spent, 6),
+        "spent": round(result.cost_usd, 6),
     }
