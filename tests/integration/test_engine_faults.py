@@ -57,7 +57,8 @@ def test_twenty_percent_faults_of_every_kind_lose_nothing(
     rows = _all_rows(out)
     assert len(rows) == total, "every record ends accepted, rejected or quarantined"
     assert rows["record_id"].is_unique
-    assert result.accepted + sum(result.rejected.values()) + result.quarantined == total
+    assert result.counts.generated == total
+    assert result.accepted + result.counts.duplicates_removed == result.counts.accepted_before_dedup
     assert set(result.counts.quarantined) <= QUARANTINE_REASONS
     assert result.accepted > total // 2
     journal = Journal(RunPaths(out).journal)
