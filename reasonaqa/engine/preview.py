@@ -203,6 +203,7 @@ def _exchange(
 ) -> Exchange:
     if request.schema_name in GENERATION_SCHEMAS:
         step = "generation"
+    # Judge requests are seeded by their pass's name (``item.ItemProcessor.audio_votes``).
     elif request.seed == derive_seed(config.seed, item.record_id, "audio"):
         step = "audio votes"
     else:
