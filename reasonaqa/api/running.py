@@ -24,26 +24,26 @@ if TYPE_CHECKING:
 def generate(
     config: GenerateConfig | None = None,
     *,
-    backend: Backend | None = None,
+    client: Backend | None = None,
     ray: str | None = None,
     **settings: Any,
 ) -> RunResult:
     """Generate (or resume) the run that ``config`` or ``settings`` describe; blocks until
-    it is finalized. ``backend`` replaces the one the settings name (for tests and custom
-    clients); ``ray`` runs on a Ray cluster, as ``--ray`` does."""
+    it is finalized. ``client``, a ``Backend`` object, replaces the one the settings name
+    (``backend="openai"`` and the rest); ``ray`` runs on a Ray cluster, as ``--ray`` does."""
     run_config = _config(config, settings)
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # no loop in this thread: the engine starts its own here
-        return _run(run_config, backend, ray)
+        return _run(run_config, client, ray)
     with ThreadPoolExecutor(1, thread_name_prefix="reasonaqa-generate") as pool:
-        return pool.submit(_run, run_config, backend, ray).result()
+        return pool.submit(_run, run_config, client, ray).result()
 
 
 async def agenerate(
     config: GenerateConfig | None = None,
     *,
-    backend: Backend | None = None,
+    client: Backend | None = None,
     ray: str | None = None,
     **settings: Any,
 ) -> RunResult:
@@ -51,10 +51,11 @@ async def agenerate(
     worker thread, since the Ray driver keeps its own loop)."""
     run_config = _config(config, settings)
     if ray is not None:
-        return await asyncio.to_thread(_run, run_config, backend, ray)
+        return await asyncio.to_thread(_run, run_config, client, ray)
+    _check_manifest(run_config)
     from reasonaqa.engine.generate import generate_async
 
-    return await generate_async(run_config, backend)
+    return await generate_async(run_config, client)
 
 
 def _config(config: GenerateConfig | None, settings: dict[str, Any]) -> GenerateConfig:
@@ -65,14 +66,18 @@ def _config(config: GenerateConfig | None, settings: dict[str, Any]) -> Generate
     return config_from_settings(settings)
 
 
-def _run(config: GenerateConfig, backend: Backend | None, ray: str | None) -> RunResult:
+def _check_manifest(config: GenerateConfig) -> None:
     if not config.manifest.is_file():
         raise InputError("manifest not found", file=config.manifest)
+
+
+def _run(config: GenerateConfig, client: Backend | None, ray: str | None) -> RunResult:
+    _check_manifest(config)
     if ray is None:
         from reasonaqa.engine.generate import generate as generate_run
 
-        return generate_run(config, backend)
-    if backend is not None:
+        return generate_run(config, client)
+    if client is not None:
         raise TypeError("a Ray run builds its backend on each worker: pass settings instead")
     from reasonaqa.engine.distributed import generate_on_ray
 

@@ -55,7 +55,7 @@ def test_generate_and_read_run_in_a_plain_script(manifest: Path, tmp_path: Path)
 
             result = reasonaqa.generate(
                 manifest={str(manifest)!r}, output={str(tmp_path / "run")!r},
-                backend=ScriptedBackend(), temperature=0.2, **{SETTINGS!r},
+                client=ScriptedBackend(), temperature=0.2, **{SETTINGS!r},
             )
             run = reasonaqa.read_run(result.run_dir)
             print(json.dumps([len(run.accepted), run.counts.shipped, result.exit_code]))
@@ -74,14 +74,14 @@ def test_generate_inside_a_running_event_loop(manifest: Path, tmp_path: Path) ->
 
     async def notebook() -> tuple[int, int]:
         sync = reasonaqa.generate(
-            manifest=manifest, output=tmp_path / "a", backend=ScriptedBackend(), **SETTINGS
+            manifest=manifest, output=tmp_path / "a", client=ScriptedBackend(), **SETTINGS
         )
         awaited = await reasonaqa.agenerate(
             reasonaqa.GenerateConfig(
                 manifest=manifest, output=tmp_path / "b", tasks=["mcq"], grounding=False,
                 audio_votes=0, progress=False,
             ),
-            backend=ScriptedBackend(),
+            client=ScriptedBackend(),
         )  # fmt: skip
         return sync.accepted, awaited.accepted
 
@@ -95,7 +95,7 @@ def test_read_run_gives_set_aside_rows_with_their_why(manifest: Path, tmp_path: 
         return json.dumps(item)
 
     reasonaqa.generate(
-        manifest=manifest, output=tmp_path / "run", backend=ScriptedBackend(leaky), **SETTINGS
+        manifest=manifest, output=tmp_path / "run", client=ScriptedBackend(leaky), **SETTINGS
     )
     run = reasonaqa.read_run(tmp_path / "run")
     assert run.accepted.empty and list(run.accepted.columns)[:3] == [
@@ -114,5 +114,7 @@ def test_bad_settings_and_folders_are_plain_errors(manifest: Path, tmp_path: Pat
         reasonaqa.generate(manifest=manifest, output=tmp_path / "run", tasks="poems")
     with pytest.raises(ValueError, match="Extra inputs"):
         reasonaqa.generate(manifest=manifest, output=tmp_path / "run", temprature=0.2)
+    with pytest.raises(reasonaqa.InputError, match="needs --base-url"):  # backend: a setting
+        reasonaqa.generate(manifest=manifest, output=tmp_path / "run", backend="openai")
     with pytest.raises(reasonaqa.InputError, match="does not exist"):
         reasonaqa.read_run(tmp_path / "nope")
