@@ -2,7 +2,8 @@
 
 Shipped rows come from ``data/``; rejected and quarantined rows from ``_rejected/`` and
 ``_quarantine/``, with their ``reason``, ``message`` and ``judge_reply``. A folder without
-set-aside rows (a build, a clean run) gives empty frames with the same columns.
+set-aside rows (a clean run; a build, whose synthetic parts keep theirs in their own run
+folders under ``_synthetic/``) gives empty frames with the same columns.
 """
 
 from __future__ import annotations
