@@ -68,6 +68,9 @@ class GenerateConfig(BaseModel):
     vllm: VllmOptions = Field(default_factory=VllmOptions)
     force_new: bool = False
     progress: bool = True
+    # USD per million prompt / completion tokens: shown as spent and projected cost.
+    price_input: float | None = Field(None, ge=0)
+    price_output: float | None = Field(None, ge=0)
 
     @field_validator("manifest", "prompts_dir")
     @classmethod
@@ -109,6 +112,33 @@ FINGERPRINT_FIELDS: tuple[str, ...] = (
     "grounding",
     "audio_votes",
 )
+
+
+# Flat setting names, as CLI options and Python API keywords spell them, that live under
+# another name or inside a nested model of ``GenerateConfig``.
+SETTING_RENAMES = {"prompts": "prompts_dir", "timeout": "timeout_s"}
+NESTED_SETTINGS: dict[str, str] = {
+    **dict.fromkeys(SamplingConfig.model_fields, "sampling"),
+    **dict.fromkeys(VllmOptions.model_fields, "vllm"),
+}
+PREVIEW_ITEMS = 8  # items ``reasonaqa preview`` shows by default
+
+
+def config_from_settings(settings: dict[str, Any]) -> GenerateConfig:
+    """A ``GenerateConfig`` from flat settings: the CLI's options or the API's keywords
+    (``temperature=0.2``, ``tasks="mcq,detail"``, ``prompts=...``). Raises pydantic's
+    ``ValidationError`` (a ``ValueError``) on a bad or unknown setting."""
+    values: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {"sampling": {}, "vllm": {}}
+    for name, value in settings.items():
+        if name in NESTED_SETTINGS:
+            nested[NESTED_SETTINGS[name]][name] = value
+        else:
+            values[SETTING_RENAMES.get(name, name)] = value
+    if isinstance(values.get("tasks"), str):
+        values["tasks"] = [task.strip() for task in values["tasks"].split(",") if task.strip()]
+    values.update({group: given for group, given in nested.items() if given})
+    return GenerateConfig.model_validate(values)
 
 
 def embedded_model_name(model_path: str | Path | None) -> str:

@@ -87,9 +87,8 @@ def _stacked_tasks(ax: Any, split_task: dict[str, dict[str, int]], by_task: dict
 def rejections(stats: Stats) -> Figure | None:
     run = stats["run"]
     counts = dict(run["rejected"])
-    if not run["duplicates_itemized"]:
-        counts["duplicates removed"] = run["duplicates_removed"]
-    counts["quarantined (failed requests)"] = run["quarantined"]
+    counts["duplicates removed"] = run["duplicates_removed"] or 0
+    counts["quarantined (failed requests)"] = run["quarantined_total"]
     counts = {k: v for k, v in sorted(counts.items(), key=lambda kv: kv[1]) if v > 0}
     if not counts:
         return None
@@ -100,7 +99,7 @@ def rejections(stats: Stats) -> Figure | None:
     ax.set_xlabel("items")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(x=0.15)
-    ax.set_title(f"Items not shipped, by reason ({run['accepted']:,} accepted)")
+    ax.set_title(f"Items not shipped, by reason ({run['shipped'] or 0:,} shipped)")
     return fig
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from reasonaqa.card.plots import write_plots
 from reasonaqa.card.stats import NOT_SET, compute_stats
+from reasonaqa.engine.counts import usd
 from reasonaqa.quality.checks import REASONS
 from reasonaqa.quality.dedup import DUPLICATE_REASONS
 from reasonaqa.quality.passes import PASS_REASONS
@@ -105,10 +106,40 @@ def _overview(stats: dict[str, Any], name: str) -> str:
 {stats["rows"]:,} question-answer rows about {_datasets(stats)} audio clips in the style of
 ReasonAQA (the training set of the Mellow audio-language model). Synthetic rows were{model}
 from the clips' human captions: the model never heard the audio, so every question is meant
-to be answerable by listening. {run["accepted"]:,} generated items passed the checks below;
-{run["rejected_total"]:,} were rejected, {run["duplicates_removed"]:,} removed as duplicates
-and {run["quarantined"]:,} quarantined after failed requests.
+to be answerable by listening.
+
+{_numbers(run)}
+
+{_usage(stats)}
 """
+
+
+def _numbers(run: dict[str, Any]) -> str:
+    """The run's counts in one sentence, as ``RunCounts`` defines them."""
+    return (
+        f"Of {run['generated']:,} generated items, {run['accepted_before_dedup']:,} passed the "
+        f"checks below, {run['duplicates_removed'] or 0:,} of them were removed as duplicates "
+        f"and {run['shipped'] or 0:,} shipped; {run['rejected_total']:,} were rejected and "
+        f"{run['quarantined_total']:,} quarantined after failed requests."
+    )
+
+
+def _usage(stats: dict[str, Any]) -> str:
+    """LLM calls, tokens and, when the run had prices, what they cost."""
+    run = stats["run"]
+    sessions = stats.get("sessions") or 0
+    over = f" over {sessions:,} session(s)" if sessions else ""
+    line = (
+        f"LLM usage{over}: {run['llm_calls']:,} calls, {run['prompt_tokens']:,} prompt and "
+        f"{run['completion_tokens']:,} completion tokens."
+    )
+    cost = stats.get("cost_usd")
+    if cost:
+        line += (
+            f" Cost: {usd(cost['spent'])} at ${cost['price_input'] or 0:g} / "
+            f"${cost['price_output'] or 0:g} per million prompt / completion tokens."
+        )
+    return line
 
 
 def _datasets(stats: dict[str, Any]) -> str:
@@ -161,18 +192,17 @@ def _quality(stats: dict[str, Any]) -> str:
     run = stats["run"]
     reasons = sorted(run["rejected"].items(), key=lambda kv: (-kv[1], kv[0]))
     rows = [[f"`{code}`", f"{n:,}", REASON_TEXT.get(code, "")] for code, n in reasons]
-    if not run["duplicates_itemized"]:
-        rows.append(
-            [
-                "duplicates removed",
-                f"{run['duplicates_removed']:,}",
-                "exact or near-duplicate questions about the same clip; one was kept",
-            ]
-        )
+    rows.append(
+        [
+            "duplicates removed",
+            f"{run['duplicates_removed'] or 0:,}",
+            "exact or near-duplicate questions about the same clip; one was kept",
+        ]
+    )
     rows.append(
         [
             "quarantined",
-            f"{run['quarantined']:,}",
+            f"{run['quarantined_total']:,}",
             "requests that failed for good: " + _quarantine_reasons(run),
         ]
     )
@@ -189,7 +219,7 @@ run recorded.
 
 
 def _quarantine_reasons(run: dict[str, Any]) -> str:
-    by_reason = {k: v for k, v in run["quarantined_by_reason"].items() if v}
+    by_reason = {k: v for k, v in run["quarantined"].items() if v}
     if not by_reason:
         return "transport, timeout, length or schema"
     return ", ".join(f"{reason} {n:,}" for reason, n in sorted(by_reason.items()))

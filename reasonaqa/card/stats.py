@@ -1,8 +1,8 @@
 """Statistics of a finished run, read from its shards and run manifest in bounded memory.
 
-``compute_stats(run_root)`` reads ``data/*.parquet`` and the run manifest (``counts``,
-``model``) and returns plain JSON-able dicts; ``report.py`` turns them into
-the dataset card and plots.
+``compute_stats(run_root)`` reads ``data/*.parquet`` and the run manifest (``counts``, the
+run's ``RunCounts``; ``cost_usd``, ``sessions``, ``model``) and returns plain JSON-able dicts;
+``report.py`` turns them into the dataset card and plots.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reasonaqa.engine.counts import RunCounts
 from reasonaqa.errors import InputError
 from reasonaqa.quality.balance import correct_is_longest
-from reasonaqa.quality.dedup import DUPLICATE_REASONS
 from reasonaqa.quality.text import option_index
 from reasonaqa.schemas import LETTERS
 from reasonaqa.storage.layout import RunPaths
@@ -40,7 +40,6 @@ COLUMNS = [
 # Word counts above this share the last histogram bin.
 MAX_WORDS = 200
 NOT_SET = "(not set)"
-COUNT_FIELDS = ("accepted", "rejected", "quarantined", "duplicates_removed")
 
 
 def compute_stats(run_root: Path) -> dict[str, Any]:
@@ -54,41 +53,24 @@ def compute_stats(run_root: Path) -> dict[str, Any]:
     for batch in iter_batches(shards, columns=COLUMNS):
         acc.add(pa.Table.from_batches([batch]))
     stats = acc.result()
-    # Runs may itemize removed duplicates among the rejections too; count them once.
-    itemized = sum(n for reason, n in counts["rejected"].items() if reason in DUPLICATE_REASONS)
-    stats["run"] = {
-        **counts,
-        "rejected_total": sum(counts["rejected"].values()) - itemized,
-        "duplicates_itemized": itemized > 0,
-    }
+    stats["run"] = counts.to_json()
+    stats["cost_usd"] = run_info.get("cost_usd")
+    stats["sessions"] = len(run_info.get("sessions") or [])
     stats["model"] = run_info.get("model")
     stats["shards"] = [str(p.relative_to(paths.root)) for p in shards]
     return stats
 
 
-def _read_run_manifest(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def _read_run_manifest(path: Path) -> tuple[RunCounts, dict[str, Any]]:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise InputError(f"{path.name} is missing: is this a run folder?", file=path) from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"not valid JSON: {err}", file=path) from err
-    counts = info.get("counts") if isinstance(info, dict) else None
-    if not isinstance(counts, dict):
-        raise InputError("missing object", file=path, field="counts")
-    for name in COUNT_FIELDS:
-        value = counts.get(name)
-        ok = isinstance(value, dict) if name == "rejected" else isinstance(value, int)
-        if not ok or isinstance(value, bool):
-            expected = "an object of reason: count" if name == "rejected" else "an integer"
-            raise InputError(f"expected {expected}", file=path, field=f"counts.{name}")
-    bad = [reason for reason, n in counts["rejected"].items() if not isinstance(n, int)]
-    if bad:
-        raise InputError("expected an integer", file=path, field=f"counts.rejected.{bad[0]}")
-    kept = {name: counts[name] for name in COUNT_FIELDS}
-    by_reason = counts.get("quarantined_by_reason")
-    kept["quarantined_by_reason"] = by_reason if isinstance(by_reason, dict) else {}
-    return kept, info
+    if not isinstance(info, dict):
+        raise InputError("expected a JSON object", file=path)
+    return RunCounts.from_json(info.get("counts"), path), info
 
 
 def _word_counts(column: pa.ChunkedArray) -> np.ndarray:

@@ -3,106 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from reasonaqa.cli.app import app
-from reasonaqa.config import GenerateConfig, SamplingConfig, VllmOptions, defaults
+from reasonaqa.cli.options import run_options
+from reasonaqa.config import GenerateConfig, config_from_settings
 from reasonaqa.errors import InputError
 
 if TYPE_CHECKING:
     from reasonaqa.engine.session import RunResult
 
-# Option defaults come from the config models: one source for every default.
-_G, _S, _V = defaults(GenerateConfig), defaults(SamplingConfig), defaults(VllmOptions)
-
 
 @app.command("generate")
-def generate_command(
-    manifest: Annotated[Path, typer.Option("--manifest", "-m", help="clip manifest (JSONL)")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="run folder")],
-    backend: Annotated[str, typer.Option(help="embedded | openai | vllm")] = _G["backend"],
-    model: Annotated[str | None, typer.Option(help="model name, HF folder or GGUF path")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible URL, e.g. http://host:8000/v1")
-    ] = None,
-    tasks: Annotated[str, typer.Option(help="comma-separated: mcq,detail")] = ",".join(_G["tasks"]),
-    variant: Annotated[str, typer.Option(help="prompt variant: plain | expert")] = _G["variant"],
-    per_caption: Annotated[int, typer.Option(help="items per caption and task")] = _G[
-        "per_caption"
-    ],
-    limit: Annotated[int | None, typer.Option(help="stop after N work items")] = None,
-    seed: Annotated[int, typer.Option(help="run seed; per-record seeds derive from it")] = _G[
-        "seed"
-    ],
-    prompts: Annotated[Path, typer.Option(help="folder of Jinja templates")] = _G["prompts_dir"],
-    temperature: Annotated[float, typer.Option()] = _S["temperature"],
-    max_tokens: Annotated[int, typer.Option()] = _S["max_tokens"],
-    grounding: Annotated[
-        bool | None,
-        typer.Option(
-            "--grounding/--no-grounding",
-            help="second-pass grounding check (default: on, off for embedded)",
-        ),
-    ] = None,
-    audio_votes: Annotated[
-        int, typer.Option(help="no-caption votes per MCQ (0 turns it off)")
-    ] = _G["audio_votes"],
-    concurrency: Annotated[
-        int | None, typer.Option(help="most requests in flight [default: 16; 256 with vllm]")
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = _G["timeout_s"],
-    shard_rows: Annotated[int, typer.Option(help="rows per Parquet shard")] = _G["shard_rows"],
-    force_new: Annotated[
-        bool, typer.Option(help="start over in a folder made with other settings")
-    ] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
-    ray: Annotated[
-        str | None,
-        typer.Option(help="run on Ray: 'local' or a cluster address (ray://host:10001 or auto)"),
-    ] = None,
-    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model")] = _V[
-        "tensor_parallel_size"
-    ],
-    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory")] = _V[
-        "gpu_memory_utilization"
-    ],
-    max_model_len: Annotated[int | None, typer.Option(help="vllm: context length")] = None,
-) -> int:
+@run_options()
+def generate_command(**settings: Any) -> int:
     """Generate multiple-choice and detailed QA for every clip of a manifest."""
+    ray = settings.pop("ray")
+    config = checked_config(settings)
+    return _report(_execute(config, ray))
+
+
+def checked_config(settings: dict[str, Any]) -> GenerateConfig:
+    """The run's configuration from the options; a bad one is one line, exit status 2."""
     try:
-        config = GenerateConfig(
-            manifest=manifest,
-            output=output,
-            backend=backend,  # type: ignore[arg-type]
-            model=model,
-            base_url=base_url,
-            tasks=[t.strip() for t in tasks.split(",") if t.strip()],  # type: ignore[misc]
-            variant=variant,  # type: ignore[arg-type]
-            per_caption=per_caption,
-            limit=limit,
-            seed=seed,
-            prompts_dir=prompts,
-            sampling=SamplingConfig(temperature=temperature, max_tokens=max_tokens),
-            grounding=grounding,
-            audio_votes=audio_votes,
-            concurrency=concurrency,
-            timeout_s=timeout,
-            shard_rows=shard_rows,
-            force_new=force_new,
-            progress=progress,
-            vllm=VllmOptions(
-                tensor_parallel_size=tensor_parallel_size,
-                gpu_memory_utilization=gpu_memory_utilization,
-                max_model_len=max_model_len,
-            ),
-        )
+        config = config_from_settings(settings)
     except ValueError as err:
         raise InputError(f"bad option: {_first_error(err)}") from err
-    if not manifest.is_file():
-        raise InputError("manifest not found", file=manifest)
-    return _report(_execute(config, ray))
+    if not config.manifest.is_file():
+        raise InputError("manifest not found", file=config.manifest)
+    return config
 
 
 @app.command("retry-failed")
@@ -134,25 +65,19 @@ def _execute(config: GenerateConfig, ray: str | None) -> RunResult:
 
 
 def _report(result: RunResult) -> int:
-    final = result.final
+    """The run's numbers (``RunCounts``, as ``_run.json`` and the card show them), then how
+    to load it."""
     typer.echo(f"\nrun: {result.run_dir}  (fingerprint {result.fingerprint})")
-    splits = ", ".join(f"{split} {n}" for split, n in sorted(final.by_split.items())) or "none"
-    typer.echo(f"accepted: {final.accepted} ({splits}) in {len(final.shards)} shard(s) under data/")
-    typer.echo(f"rejected: {sum(final.rejected.values())}" + _by_reason(final.rejected))
-    typer.echo(f"quarantined: {result.quarantined}" + _by_reason(final.quarantined))
-    if final.correct_is_longest_rate is not None:
-        typer.echo(f"correct option is the longest: {final.correct_is_longest_rate:.0%} of MCQs")
+    for line in result.counts.summary_lines(result.cost_usd):
+        typer.echo(line)
+    typer.echo(f"shards: {len(result.final.shards)} under data/")
+    rate = result.final.correct_is_longest_rate
+    if rate is not None:
+        typer.echo(f"correct option is the longest: {rate:.0%} of MCQs")
     typer.echo(f'load it: pandas.read_parquet("{result.run_dir}")')
     if result.quarantined:
         typer.echo(f"some items failed after retries: reasonaqa retry-failed {result.run_dir}")
     return result.exit_code
-
-
-def _by_reason(counts: dict[str, int]) -> str:
-    if not counts:
-        return ""
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return "  (" + ", ".join(f"{reason} {n}" for reason, n in ordered) + ")"
 
 
 def _first_error(err: ValueError) -> str:

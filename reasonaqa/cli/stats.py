@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from reasonaqa.cli.app import app
+from reasonaqa.engine.counts import RunCounts
 from reasonaqa.errors import InputError
 from reasonaqa.storage.layout import RunPaths
 
@@ -38,10 +39,8 @@ def stats(
         f"{numbers['rows']:,} rows in {len(numbers['by_split'])} split(s): "
         + ", ".join(f"{k} {v:,}" for k, v in numbers["by_split"].items())
     )
-    typer.echo(
-        f"rejected {numbers['run']['rejected_total']:,}, duplicates removed "
-        f"{numbers['run']['duplicates_removed']:,}, quarantined {numbers['run']['quarantined']:,}"
-    )
+    for line in RunCounts.from_json(numbers["run"], paths.run_manifest).summary_lines():
+        typer.echo(line)
     typer.echo(f"correct option longest: {_percent(longest)}; audio-weak MCQs: {_percent(weak)}")
     typer.echo(f"wrote {paths.card} and plots under {paths.plots}")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from reasonaqa.dataset.recipe import (
     SyntheticPart,
 )
 from reasonaqa.dataset.splits import Decontamination, SplitGuard
+from reasonaqa.engine.counts import RunCounts
 from reasonaqa.engine.generate import generate
 from reasonaqa.engine.session import RunResult
 from reasonaqa.schemas import Clip
@@ -149,18 +149,13 @@ def _chain(iterators: Iterator[Iterator[dict[str, Any]]]) -> Iterator[dict[str, 
 
 def _summary(recipe: Recipe, stats: MergeStats, runs: dict[str, RunResult]) -> dict[str, Any]:
     targets = {part.name: part.target for part in (*recipe.synthetic, *recipe.existing)}
-    rejected: Counter[str] = Counter()
+    counts = RunCounts(duplicates_removed=0)  # the synthetic parts' counts, summed
     for run in runs.values():
-        rejected.update(run.rejected)
+        counts += run.counts
     return {
         "recipe": recipe.name,
         "model": ", ".join(sorted({_model_of(run) for run in runs.values()})) or None,
-        "counts": {
-            "accepted": sum(run.accepted for run in runs.values()),
-            "rejected": dict(rejected),
-            "quarantined": sum(run.quarantined for run in runs.values()),
-            "duplicates_removed": sum(run.final.duplicates_removed for run in runs.values()),
-        },
+        "counts": counts.to_json(),
         "recipe_settings": json.loads(recipe.model_dump_json()),
         "splits": {split: sum(sources.values()) for split, sources in sorted(stats.rows.items())},
         "sources": {split: dict(sorted(sources.items())) for split, sources in stats.rows.items()},
@@ -169,12 +164,7 @@ def _summary(recipe: Recipe, stats: MergeStats, runs: dict[str, RunResult]) -> d
             for name, target in targets.items()
         },
         "synthetic": {
-            name: {
-                "exit_code": run.exit_code,
-                "accepted": run.accepted,
-                "rejected": run.rejected,
-                "quarantined": run.quarantined,
-            }
+            name: {"exit_code": run.exit_code, "counts": run.counts.to_json()}
             for name, run in runs.items()
         },
         "clips": stats.clips,

@@ -9,7 +9,8 @@ its output depends only on the set of records. Two passes, both streaming from S
    the distractors in a seeded order (``balance.canonical_options``), so placing the answer at its
    letter is one vectorised gather per batch.
 Rejected, duplicate and quarantined rows go to ``_rejected/`` and ``_quarantine/`` with
-their reason. New shards are written aside and published whole.
+their reason, message and judge reply. New shards are written aside and published whole.
+How many of each there are is ``engine.tally``'s business, from the journal.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pyarrow.json as pajson
 
 from reasonaqa.engine.journal import Journal
 from reasonaqa.quality.balance import PLACE, dealt_letters, letter_counts
-from reasonaqa.quality.dedup import clip_duplicates
+from reasonaqa.quality.dedup import DUPLICATE_REASONS, clip_duplicates
 from reasonaqa.schemas import LETTERS
 from reasonaqa.storage.arrow import QA_SCHEMA, SET_ASIDE_SCHEMA
 from reasonaqa.storage.layout import RunPaths
@@ -43,8 +44,6 @@ BATCH_ROWS = 2048
 class FinalizeResult:
     accepted: int = 0
     by_split: dict[str, int] = field(default_factory=dict)
-    rejected: dict[str, int] = field(default_factory=dict)
-    quarantined: dict[str, int] = field(default_factory=dict)
     duplicates_removed: int = 0
     letters: dict[str, dict[str, int]] = field(default_factory=dict)
     correct_is_longest_rate: float | None = None
@@ -59,19 +58,20 @@ def finalize(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResu
     journal.mark_duplicates(duplicates)
     result.duplicates_removed = len(duplicates)
     _write_final(journal, paths, shard_rows, result)
-    _write_set_aside(journal, paths, shard_rows, result)
+    _write_set_aside(journal, paths, shard_rows)
     return result
 
 
-def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str]]:
-    """Questions compete only within a clip: one clip in memory at a time."""
+def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str, str]]:
+    """(record id, reason, message) of duplicates. Questions compete only within a clip: one
+    clip in memory at a time."""
     rows = journal.iter_questions_by_clip()
     for _, clip_rows in itertools.groupby(rows, key=operator.itemgetter(1)):
         clip = list(clip_rows)
         verdicts = clip_duplicates([question for _, _, question in clip])
         for (record_id, _, _), reason in zip(clip, verdicts, strict=True):
             if reason:
-                yield record_id, reason
+                yield record_id, reason, DUPLICATE_REASONS[reason]
 
 
 def _write_final(
@@ -122,17 +122,8 @@ def _place_answers(table: pa.Table, dealt: Counter[str], split: str) -> tuple[pa
     return table, longest
 
 
-def _write_set_aside(
-    journal: Journal, paths: RunPaths, shard_rows: int, result: FinalizeResult
-) -> None:
-    counts: dict[str, Counter[str]] = {"rejected": Counter(), "quarantined": Counter()}
+def _write_set_aside(journal: Journal, paths: RunPaths, shard_rows: int) -> None:
     folders = {"rejected": paths.rejected, "quarantined": paths.quarantine}
-
-    def rows() -> Iterator[tuple[str, str]]:
-        for status, reason, row in journal.iter_set_aside():
-            counts[status][reason] += 1
-            yield status, row
-
     with contextlib.ExitStack() as stack:
         writers = {
             status: stack.enter_context(
@@ -142,10 +133,8 @@ def _write_set_aside(
             )
             for status, folder in folders.items()
         }
-        for status, table in _tables(rows(), SET_ASIDE_SCHEMA):
+        for status, table in _tables(journal.iter_set_aside(), SET_ASIDE_SCHEMA):
             writers[status].write(status, table)
-    result.rejected = dict(sorted(counts["rejected"].items()))
-    result.quarantined = dict(sorted(counts["quarantined"].items()))
 
 
 def _tables(rows: Iterable[tuple[str, str]], schema: pa.Schema) -> Iterator[tuple[str, pa.Table]]:

@@ -27,7 +27,7 @@ from reasonaqa.engine.work import WorkItem
 from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.quality import checks, passes
 from reasonaqa.quality.balance import canonical_options, order_key
-from reasonaqa.schemas import LLM_CONTRACTS, DetailItem, McqItem, empty_row
+from reasonaqa.schemas import LLM_CONTRACTS, QUARANTINE_REASONS, DetailItem, McqItem, empty_row
 
 # Check codes that mean the reply broke the contract itself: worth one corrective retry.
 CONTRACT_CODES = frozenset({"options_count", "options_duplicate", "answer_not_in_options"})
@@ -50,6 +50,8 @@ class PassVerdicts:
     audio_votes: list[str] | None = None
     audio_contribution: str | None = None
     reason: str | None = None
+    message: str | None = None  # why, in words, when ``reason`` is set
+    judge_reply: str | None = None  # the grounding judge's reply behind an ``ungrounded``
 
 
 class ItemProcessor:
@@ -70,15 +72,19 @@ class ItemProcessor:
         attempt = Attempt()
         try:
             parsed, codes = await self._generate(item, attempt)
-            verdicts = PassVerdicts(reason=codes[0] if codes else None)
+            verdicts = PassVerdicts(reason=codes[0] if codes else None, message=_explain(codes))
             if verdicts.reason is None and self.has_passes:
                 verdicts = await self._second_passes(item, parsed, attempt.keys)
         except ItemFailure as failure:
             row = self._row(item, None, failure.raw, PassVerdicts())
-            return self._finished(item, "quarantined", failure.reason, row, attempt)
+            why = PassVerdicts(
+                message=failure.detail or QUARANTINE_REASONS[failure.reason],
+                judge_reply=failure.raw if failure.reason == "judge_unreadable" else None,
+            )
+            return self._finished(item, "quarantined", failure.reason, row, attempt, why)
         row = self._row(item, parsed, attempt.raw, verdicts)
         status: Status = "rejected" if verdicts.reason else "accepted"
-        return self._finished(item, status, verdicts.reason, row, attempt)
+        return self._finished(item, status, verdicts.reason, row, attempt, verdicts)
 
     # -- generation: prepare → call → process --------------------------------------------
 
@@ -132,9 +138,11 @@ class ItemProcessor:
         """Grounding (a rejection when the judge disagrees) and the audio-dependence votes."""
         verdicts = PassVerdicts()
         if self.config.grounding_enabled:
-            verdicts.grounded = await self.grounded(item, parsed, keys)
+            verdicts.grounded, reply = await self._grounding(item, parsed, keys)
             if not verdicts.grounded:
                 verdicts.reason = "ungrounded"
+                verdicts.message = passes.PASS_REASONS["ungrounded"]
+                verdicts.judge_reply = reply
                 return verdicts
         if isinstance(parsed, McqItem) and self.config.audio_votes > 0:
             votes = await self.audio_votes(item, parsed, keys)
@@ -144,18 +152,23 @@ class ItemProcessor:
 
     async def grounded(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> bool:
         """Does the LLM, reading the captions, reach the same answer (or judge it supported)?"""
+        return (await self._grounding(item, parsed, keys))[0]
+
+    async def _grounding(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> tuple[bool, str]:
+        """The grounding verdict and the judge's reply it was read from."""
         captions = list(item.clip.captions)
         if isinstance(parsed, McqItem):
             options = passes.shuffled_for_grounding(list(parsed.options), item.record_id)
             messages = self.templates.get("check_grounding_mcq").render(
                 captions=captions, question=parsed.question, options=options
             )
-            choice = await self._verdict(item, messages, "choice", keys, passes.read_choice)
-            return passes.is_grounded(choice, options, parsed.answer)
+            choice, reply = await self._verdict(item, messages, "choice", keys, passes.read_choice)
+            return passes.is_grounded(choice, options, parsed.answer), reply
         messages = self.templates.get("check_grounding_detail").render(
             captions=captions, question=parsed.question, answer=parsed.answer
         )
-        return bool(await self._verdict(item, messages, "support", keys, passes.read_support))
+        supported, reply = await self._verdict(item, messages, "support", keys, passes.read_support)
+        return bool(supported), reply
 
     async def audio_votes(self, item: WorkItem, parsed: McqItem, keys: list[str]) -> list[str]:
         """The options the LLM picks from the question alone, without captions or audio.
@@ -183,8 +196,9 @@ class ItemProcessor:
         kind: str,
         keys: list[str],
         read: Any,
-    ) -> Any:
-        """A judge's verdict; an unreadable reply is fed back once, then quarantined."""
+    ) -> tuple[Any, str]:
+        """A judge's verdict and its reply; an unreadable reply is fed back once, then
+        quarantined."""
         request = requests.judge_request(
             messages, kind, self.config.seed, item.record_id, "grounding"
         )
@@ -193,7 +207,7 @@ class ItemProcessor:
             text = completion.texts[0] if completion.texts else ""
             verdict = read(text)
             if verdict is not None:
-                return verdict
+                return verdict, text
             if attempt == 0:
                 self.counters.feedback_retries += 1
                 request = requests.feedback_request(request, text, "not a JSON verdict object.")
@@ -245,6 +259,7 @@ class ItemProcessor:
         reason: str | None,
         row: dict[str, Any],
         attempt: Attempt,
+        why: PassVerdicts,
     ) -> FinishedRecord:
         return FinishedRecord(
             record_id=item.record_id,
@@ -256,7 +271,14 @@ class ItemProcessor:
             order_key=order_key(self.config.seed, item.record_id),
             request_keys=attempt.keys,
             row=row,
+            message=why.message if status != "accepted" else None,
+            judge_reply=why.judge_reply if status != "accepted" else None,
         )
+
+
+def _explain(codes: list[str]) -> str | None:
+    """The failing checks in words, main reason first."""
+    return "; ".join(checks.REASONS[code] for code in codes) if codes else None
 
 
 def _short_error(err: ValidationError) -> str:

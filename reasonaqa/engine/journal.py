@@ -141,7 +141,7 @@ class Journal:
                         r.clip_key,
                         r.order_key,
                         orjson.dumps(list(r.request_keys)),
-                        orjson.dumps(r.row).decode(),  # TEXT, so SQLite's json_extract reads it
+                        _row_json(r),
                     )
                     for r in self._pending_records
                 ),
@@ -185,11 +185,13 @@ class Journal:
             )
         )
 
-    def mark_duplicates(self, found: Iterable[tuple[str, str]]) -> None:
-        """Remember (record_id, reason) duplicates for this finalize only (a TEMP table)."""
+    def mark_duplicates(self, found: Iterable[tuple[str, str, str]]) -> None:
+        """Remember (record_id, reason, message) duplicates for this finalize only (TEMP)."""
         self.db.execute("DROP TABLE IF EXISTS temp.duplicates")
-        self.db.execute("CREATE TEMP TABLE duplicates (record_id TEXT PRIMARY KEY, reason TEXT)")
-        self.db.executemany("INSERT INTO temp.duplicates VALUES (?, ?)", found)
+        self.db.execute(
+            "CREATE TEMP TABLE duplicates (record_id TEXT PRIMARY KEY, reason TEXT, message TEXT)"
+        )
+        self.db.executemany("INSERT INTO temp.duplicates VALUES (?, ?, ?)", found)
 
     def iter_final(self) -> Iterator[tuple[str, str]]:
         """(split, row JSON) of accepted rows that are not duplicates, by split, in seeded order."""
@@ -202,13 +204,15 @@ class Journal:
             )
         )
 
-    def iter_set_aside(self) -> Iterator[tuple[str, str, str]]:
-        """(status, reason, row JSON with its reason) of rejected, quarantined, duplicate rows."""
+    def iter_set_aside(self) -> Iterator[tuple[str, str]]:
+        """(status, row JSON with its reason and message) of rejected, quarantined and
+        duplicate rows; a duplicate's message says what it duplicates."""
         return iter(
             self.db.execute(
-                "SELECT status, reason, json_set(row, '$.reason', reason) FROM records "
+                "SELECT status, json_set(row, '$.reason', reason) FROM records "
                 "WHERE status != 'accepted' "
-                "UNION ALL SELECT 'rejected', d.reason, json_set(r.row, '$.reason', d.reason) "
+                "UNION ALL SELECT 'rejected', "
+                "json_set(r.row, '$.reason', d.reason, '$.message', d.message) "
                 "FROM temp.duplicates d JOIN records r ON r.record_id = d.record_id "
                 "ORDER BY 1"
             )
@@ -235,6 +239,14 @@ class Journal:
     def close(self) -> None:
         self.commit()
         self.db.close()
+
+
+def _row_json(record: FinishedRecord) -> str:
+    """The row as TEXT (so SQLite's json_extract reads it); a set-aside row keeps its why."""
+    row = record.row
+    if record.status != "accepted":
+        row = row | {"message": record.message, "judge_reply": record.judge_reply}
+    return orjson.dumps(row).decode()
 
 
 class _Transaction:

@@ -20,6 +20,7 @@ class ItemFailure(Exception):
         super().__init__(detail or reason)
         self.reason = reason
         self.raw = raw
+        self.detail = detail  # the validator's error or the server's words, when there are any
 
 
 class ResponseStore(Protocol):

@@ -17,7 +17,11 @@ STATUSES: tuple[Status, ...] = ("accepted", "rejected", "quarantined")
 
 @dataclass(slots=True)
 class FinishedRecord:
-    """A record ready to commit. ``row`` is a JSON-ready QA row dict."""
+    """A record ready to commit. ``row`` is a JSON-ready QA row dict.
+
+    A set-aside record keeps why: ``message`` (the check's or validator's words, the server's
+    error) and, when a judge decided, ``judge_reply`` (its raw reply).
+    """
 
     record_id: str
     status: Status
@@ -28,6 +32,8 @@ class FinishedRecord:
     order_key: str
     request_keys: Sequence[str]
     row: dict[str, Any]
+    message: str | None = None
+    judge_reply: str | None = None
 
 
 @dataclass
@@ -47,6 +53,15 @@ class EngineCounters:
     def totals(self) -> dict[str, int]:
         """The additive counts, for passing a Ray worker's work back to the driver."""
         return {k: v for k, v in asdict(self).items() if k != "in_flight"}
+
+    def usage(self) -> dict[str, int]:
+        """This session's LLM usage, by the names ``counts.USAGE_FIELDS`` gives them."""
+        return {
+            "llm_calls": self.calls,
+            "cache_hits": self.cache_hits,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
 
     def add(self, totals: dict[str, int]) -> None:
         names = {f.name for f in fields(self)}

@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 from reasonaqa import __version__
 from reasonaqa.backends.base import HIDDEN, redact_url
 from reasonaqa.config import GenerateConfig
+from reasonaqa.engine.counts import RunCounts
 from reasonaqa.engine.fingerprint import fingerprint, fingerprint_payload
+from reasonaqa.engine.history import SessionEntry, append_session, load_sessions, usage_totals
 from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.preflight import template_ids
 from reasonaqa.engine.progress import Progress
 from reasonaqa.engine.records import EngineCounters, FinishedRecord
+from reasonaqa.engine.tally import tally
 from reasonaqa.engine.work import WorkItem, count_work, iter_work
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
@@ -50,18 +53,21 @@ class RunResult:
     run_dir: Path
     fingerprint: str
     final: FinalizeResult
+    counts: RunCounts  # the run's numbers, as its summary, _run.json and card show them
+    cost_usd: float | None = None  # what its tokens cost, when the run has prices
 
     @property
     def accepted(self) -> int:
+        """Rows shipped under ``data/``."""
         return self.final.accepted
 
     @property
     def rejected(self) -> dict[str, int]:
-        return self.final.rejected
+        return dict(self.counts.rejected)
 
     @property
     def quarantined(self) -> int:
-        return sum(self.final.quarantined.values())
+        return self.counts.quarantined_total
 
     @property
     def exit_code(self) -> int:
@@ -97,12 +103,15 @@ class RunSession:
                 lock.release()
             raise
         self.lock = lock
-        done: Counter[str] = Counter()
-        for (status, _reason), count in self.journal.status_counts().items():
-            done[status] += count
+        done = Counter(self.journal.status_counts())
         self.resumed = sum(done.values()) > 0
-        self.progress = Progress(self.paths.progress, total, done, counters, config.progress)
+        earlier = usage_totals(load_sessions(self.journal))
+        prices = (config.price_input, config.price_output)
+        self.progress = Progress(
+            self.paths.progress, total, done, earlier, counters, prices, config.progress
+        )
         self.started = dt.datetime.now(dt.UTC)
+        self._items_before = sum(done.values())
 
     def pending_items(self) -> Iterator[list[WorkItem]]:
         """Work items in manifest order, in batches, without the ones already committed."""
@@ -117,7 +126,7 @@ class RunSession:
     def add(self, record: FinishedRecord) -> None:
         """Buffer a finished record; commit the buffer every ``COMMIT_EVERY`` records."""
         self.journal.add_record(record)
-        self.progress.record(record.status)
+        self.progress.record(record.status, record.reason)
         if self.journal.pending >= COMMIT_EVERY:
             self.journal.commit()
 
@@ -145,6 +154,7 @@ class RunSession:
             await work
         except BaseException as err:
             self.journal.commit()
+            self._record_session("interrupted")  # its calls were paid for: keep them counted
             self.progress.close("interrupted")
             if failed and isinstance(err, asyncio.CancelledError):
                 raise failed[0] from None
@@ -158,10 +168,19 @@ class RunSession:
 
         self.progress.close("finalizing")
         final = finalize(self.journal, self.paths, self.config.shard_rows)
-        result = RunResult(self.paths.root, fingerprint(self.payload), final)
-        _write_run_manifest(self, backend_name, result)
-        self.progress.refresh("done")
+        sessions = self._record_session("finished")
+        counts = tally(self.journal.status_counts(), usage_totals(sessions), final)
+        cost = counts.cost_usd(self.config.price_input, self.config.price_output)
+        result = RunResult(self.paths.root, fingerprint(self.payload), final, counts, cost)
+        _write_run_manifest(self, backend_name, result, sessions)
+        self.progress.finish(counts)
         return result
+
+    def _record_session(self, state: str) -> list[dict[str, Any]]:
+        """Append this session to the run's history (durably); returns the whole history."""
+        items = sum(self.progress.done.values()) - self._items_before
+        entry = SessionEntry.of(self.started, state, items, self.counters)
+        return append_session(self.journal, entry)
 
     def close(self) -> None:
         try:
@@ -251,8 +270,10 @@ def _open_journal(paths: RunPaths, config: GenerateConfig, payload: dict[str, An
     return journal
 
 
-def _write_run_manifest(session: RunSession, backend_name: str, result: RunResult) -> None:
-    final, counters = result.final, session.counters
+def _write_run_manifest(
+    session: RunSession, backend_name: str, result: RunResult, sessions: list[dict[str, Any]]
+) -> None:
+    final, config = result.final, session.config
     manifest = {
         "reasonaqa_version": __version__,
         "fingerprint": result.fingerprint,
@@ -261,23 +282,25 @@ def _write_run_manifest(session: RunSession, backend_name: str, result: RunResul
         "backend": backend_name,
         "model": session.model,
         "templates": session.hashes,
-        "counts": {
-            "accepted": final.accepted,
-            "by_split": final.by_split,
-            "rejected": final.rejected,
-            "quarantined": result.quarantined,
-            "quarantined_by_reason": final.quarantined,
-            "duplicates_removed": final.duplicates_removed,
-        },
+        "counts": result.counts.to_json(),
+        "cost_usd": _cost(result, config),
         "answer_letters": final.letters,
         "correct_is_longest_rate": final.correct_is_longest_rate,
         "shards": final.shards,
-        "session": {
-            **counters.totals(),
-            "started_at": session.started.isoformat(timespec="seconds"),
-            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        },
+        # Every session of the run, oldest first; the counts' LLM usage is their sum.
+        "sessions": sessions,
     }
     write_text_atomic(
         session.paths.run_manifest, json.dumps(manifest, indent=2, default=str) + "\n"
     )
+
+
+def _cost(result: RunResult, config: GenerateConfig) -> dict[str, float | None] | None:
+    """Spent USD at the run's prices (per million tokens); None when no price was given."""
+    if result.cost_usd is None:
+        return None
+    return {
+        "price_input": config.price_input,
+        "price_output": config.price_output,
+        "spent": round(result.cost_usd, 6),
+    }

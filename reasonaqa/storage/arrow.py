@@ -51,6 +51,13 @@ def arrow_schema(model: type[BaseModel]) -> pa.Schema:
 
 QA_SCHEMA: pa.Schema = arrow_schema(QARow)
 QA_SCHEMA: pa.Schema = arrow_schema(QARow)
-# Rejected and quarantined rows keep every QA column plus why they were set aside.
-SET_ASIDE_SCHEMA: pa.Schema = QA_SCHEMA.append(pa.field("reason", pa.string(), nullable=False))
+# Rejected and quarantined rows keep every QA column plus why they were set aside: the reason
+# code, the message behind it (the check's words, the validator's error, the server's reply)
+# and, when an LLM judge decided, the judge's raw reply.
+SET_ASIDE_COLUMNS: tuple[pa.Field, ...] = (
+    pa.field("reason", pa.string(), nullable=False),
+    pa.field("message", pa.string()),
+    pa.field("judge_reply", pa.string()),
+)
+SET_ASIDE_SCHEMA: pa.Schema = pa.schema([*QA_SCHEMA, *SET_ASIDE_COLUMNS])
 MANIFEST_SCHEMA: pa.Schema = arrow_schema(Clip)

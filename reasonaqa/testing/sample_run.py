@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from reasonaqa.config import DEFAULT_SHARD_ROWS
+from reasonaqa.engine.counts import RunCounts
 from reasonaqa.quality.balance import balanced_letters, place_answer
 from reasonaqa.schemas import FOCUS_AREAS, LETTERS, empty_row
 from reasonaqa.storage.layout import RunPaths
@@ -25,6 +26,7 @@ SOUNDS = (
     "church bells",
     "a passing train",
 )
+DUPLICATES = 11
 REJECTED = {
     "refusal": 41,
     "text_leak": 17,
@@ -55,8 +57,14 @@ def write_sample_run(
             for i in range(mcq // 50):
                 writer.write(_caption_row(split, i))
         total += writer.rows_written
-    counts = {"accepted": total, "rejected": REJECTED, "quarantined": 2, "duplicates_removed": 11}
-    paths.run_manifest.write_text(json.dumps({"counts": counts, "model": "sample-model"}))
+    counts = RunCounts(
+        accepted_before_dedup=total + DUPLICATES,
+        duplicates_removed=DUPLICATES,
+        rejected=REJECTED,
+        quarantined={"transport": 2},
+    )
+    manifest = {"counts": counts.to_json(), "model": "sample-model"}
+    paths.run_manifest.write_text(json.dumps(manifest))
 
 
 def _base(split: str, i: int, task: str, source: str) -> dict[str, object]:

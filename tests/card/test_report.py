@@ -49,6 +49,7 @@ def test_counts(run: Path) -> None:
     assert stats["run"]["rejected"] == REJECTED
     assert stats["run"]["rejected_total"] == sum(REJECTED.values())
     assert stats["run"]["duplicates_removed"] == 11
+    assert stats["run"]["shipped"] == stats["rows"]
     assert stats["model"] == "sample-model"
     assert len(stats["shards"]) == 5  # train: 1524 rows in shards of 500
 
@@ -122,7 +123,7 @@ def test_bad_runs_are_one_line_errors(tmp_path: Path) -> None:
     write_sample_run(bad_counts, {"train": (8, 0)})
     RunPaths(bad_counts).run_manifest.write_text(
         json.dumps(
-            {"counts": {"accepted": 8, "rejected": [], "quarantined": 0, "duplicates_removed": 0}}
+            {"counts": {"accepted_before_dedup": 8, "rejected": [], "duplicates_removed": 0}}
         )
     )
     result = run_cli(bad_counts)
@@ -134,7 +135,7 @@ def test_bad_runs_are_one_line_errors(tmp_path: Path) -> None:
     no_shards.mkdir()
     RunPaths(no_shards).run_manifest.write_text(
         json.dumps(
-            {"counts": {"accepted": 0, "rejected": {}, "quarantined": 0, "duplicates_removed": 0}}
+            {"counts": {"accepted_before_dedup": 0, "rejected": {}, "duplicates_removed": 0}}
         )
     )
     with pytest.raises(InputError, match="no Parquet shards"):

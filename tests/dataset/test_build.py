@@ -206,7 +206,7 @@ def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sample_build_end_to_end(sample_build: Path) -> None:
     summary = json.loads((sample_build / "_run.json").read_text(encoding="utf-8"))
-    assert summary["counts"]["accepted"] > 0
+    assert summary["counts"]["shipped"] > 0
     assert set(summary["splits"]) == {"train", "val", "test"}
     assert (sample_build / "_card" / "README.md").is_file()
     assert sorted(p.name for p in sample_build.iterdir() if not p.name.startswith("_")) == ["data"]

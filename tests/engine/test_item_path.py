@@ -42,7 +42,7 @@ def test_a_failing_check_rejects_with_its_reason(config: GenerateConfig) -> None
 
 def test_transport_errors_quarantine(config: GenerateConfig) -> None:
     _, result = _run(config, lambda r, i: BackendError("transport", "connection refused"))
-    assert result.final.quarantined == {"transport": 6} and result.exit_code == 3
+    assert result.counts.quarantined == {"transport": 6} and result.exit_code == 3
 
 
 def test_invalid_json_is_fed_back_once(config: GenerateConfig) -> None:
@@ -58,7 +58,7 @@ def test_invalid_json_is_fed_back_once(config: GenerateConfig) -> None:
 
 def test_invalid_twice_is_schema_quarantine(config: GenerateConfig) -> None:
     _, result = _run(config, lambda r, i: "{not json")
-    assert result.final.quarantined == {"schema": 6}
+    assert result.counts.quarantined == {"schema": 6}
 
 
 def test_cut_off_replies_get_twice_the_room(config: GenerateConfig) -> None:
@@ -74,7 +74,7 @@ def test_cut_off_replies_get_twice_the_room(config: GenerateConfig) -> None:
 
 def test_cut_off_twice_is_length_quarantine(config: GenerateConfig) -> None:
     _, result = _run(config, lambda r, i: Completion(['{"q'], ["length"]))
-    assert result.final.quarantined == {"length": 6}
+    assert result.counts.quarantined == {"length": 6}
 
 
 def test_rerun_asks_nothing_and_ends_identical(config: GenerateConfig) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 from reasonaqa.backends.base import ChatRequest
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.generate import generate
+from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.scripted import OPTIONS, ScriptedBackend, valid_reply
 
 
@@ -33,6 +34,9 @@ def test_a_well_formed_disagreement_rejects_as_ungrounded(config: GenerateConfig
 
     result = generate(_with_passes(config), ScriptedBackend(disagree))
     assert result.rejected == {"ungrounded": 6}
+    rejected = pd.read_parquet(RunPaths(config.output).rejected)
+    assert set(rejected["judge_reply"]) == {json.dumps({"answer": OPTIONS[1]})}
+    assert rejected["message"].str.contains("grounding pass").all()
 
 
 def test_an_unreadable_judge_is_retried_then_quarantined_not_rejected(
@@ -43,8 +47,11 @@ def test_an_unreadable_judge_is_retried_then_quarantined_not_rejected(
 
     backend = ScriptedBackend(garbled)
     result = generate(_with_passes(config), backend)
-    assert result.final.quarantined == {"judge_unreadable": 6} and not result.rejected
+    assert result.counts.quarantined == {"judge_unreadable": 6} and not result.rejected
     assert sum(r.schema_name == "choice" for r in backend.requests) == 12  # one retry each
+    quarantined = pd.read_parquet(RunPaths(config.output).quarantine)
+    assert set(quarantined["judge_reply"]) == {"verdict: maybe"}
+    assert set(quarantined["message"]) == {"the judge's reply was not a verdict"}
 
 
 def test_a_judge_that_recovers_after_feedback_accepts(config: GenerateConfig) -> None:

@@ -56,8 +56,9 @@ def test_twenty_percent_faults_of_every_kind_lose_nothing(
     rows = _all_rows(out)
     assert len(rows) == total, "every record ends accepted, rejected or quarantined"
     assert rows["record_id"].is_unique
-    assert result.accepted + sum(result.rejected.values()) + result.quarantined == total
-    assert set(result.final.quarantined) <= QUARANTINE_REASONS.keys()
+    assert result.counts.generated == total
+    assert result.accepted + result.counts.duplicates_removed == result.counts.accepted_before_dedup
+    assert set(result.counts.quarantined) <= QUARANTINE_REASONS.keys()
     assert result.accepted > total // 2
     journal = Journal(RunPaths(out).journal)
     committed = sum(journal.status_counts().values())
@@ -89,7 +90,7 @@ def test_items_that_keep_failing_are_quarantined_with_their_reason(
                 sample_manifest, out, url, limit=3, max_attempts=2, timeout_s=0.5, per_caption=1
             )
         )
-    assert result.final.quarantined == {reason: 3}
+    assert result.counts.quarantined == {reason: 3}
     assert result.exit_code == EXIT_QUARANTINED
     quarantined = pd.read_parquet(RunPaths(out).quarantine)
     assert set(quarantined["reason"]) == {reason}
@@ -109,7 +110,7 @@ def test_retry_failed_redoes_only_the_quarantined_items(
     out = tmp_path / "run"
     with fault_server(rates={"bad_schema": 1.0}) as url:
         first = generate(_config(sample_manifest, out, url, limit=4, per_caption=1))
-    assert first.final.quarantined == {"schema": 4}
+    assert first.counts.quarantined == {"schema": 4}
 
     log = tmp_path / "server.jsonl"
     with fault_server(log=log) as url:  # the endpoint came back, on another port
