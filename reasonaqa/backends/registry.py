@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from reasonaqa.backends.base import Backend
-from reasonaqa.config import GenerateConfig
+from reasonaqa.config import LLMSettings
 from reasonaqa.errors import InputError
 
 
-def make_backend(config: GenerateConfig) -> Backend:
+def make_backend(config: LLMSettings) -> Backend:
     if config.backend == "embedded":
         from reasonaqa.backends.embedded import EmbeddedBackend
 
@@ -36,7 +36,7 @@ def make_backend(config: GenerateConfig) -> Backend:
     raise InputError(f"unknown backend {config.backend!r}")
 
 
-def model_name(config: GenerateConfig) -> str:
+def model_name(config: LLMSettings) -> str:
     """The model id a backend will report, known without loading it (for fingerprints)."""
     if config.backend == "embedded":
         from reasonaqa.config import EMBEDDED_MODEL_NAME

@@ -7,52 +7,44 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from reasonaqa.cli import llm_options as opt
 from reasonaqa.cli.app import app
-from reasonaqa.config import GenerateConfig, SamplingConfig, VllmOptions, defaults
+from reasonaqa.config import GenerateConfig, SamplingConfig, defaults
 from reasonaqa.errors import InputError
 
 if TYPE_CHECKING:
     from reasonaqa.engine.session import RunResult
 
 # Option defaults come from the config models: one source for every default.
-_G, _S, _V = defaults(GenerateConfig), defaults(SamplingConfig), defaults(VllmOptions)
+_G, _S = defaults(GenerateConfig), defaults(SamplingConfig)
+_L, _V = opt.LLM_DEFAULTS, opt.VLLM_DEFAULTS
 
 
 @app.command("generate")
 def generate_command(
     manifest: Annotated[Path, typer.Option("--manifest", "-m", help="clip manifest (JSONL)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="run folder")],
-    backend: Annotated[str, typer.Option(help="embedded | openai | vllm")] = _G["backend"],
-    model: Annotated[str | None, typer.Option(help="model name, HF folder or GGUF path")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible URL, e.g. http://host:8000/v1")
-    ] = None,
+    backend: opt.Backend = _L["backend"],
+    model: opt.Model = None,
+    base_url: opt.BaseUrl = None,
     tasks: Annotated[str, typer.Option(help="comma-separated: mcq,detail")] = ",".join(_G["tasks"]),
     variant: Annotated[str, typer.Option(help="prompt variant: plain | expert")] = _G["variant"],
     per_caption: Annotated[int, typer.Option(help="items per caption and task")] = _G[
         "per_caption"
     ],
+    per_request: Annotated[
+        int,
+        typer.Option(help="questions asked for in one request, each on its own focus area"),
+    ] = _G["per_request"],
     limit: Annotated[int | None, typer.Option(help="stop after N work items")] = None,
-    seed: Annotated[int, typer.Option(help="run seed; per-record seeds derive from it")] = _G[
-        "seed"
-    ],
-    prompts: Annotated[Path, typer.Option(help="folder of Jinja templates")] = _G["prompts_dir"],
+    seed: opt.Seed = _L["seed"],
+    prompts: opt.Prompts = _L["prompts_dir"],
     temperature: Annotated[float, typer.Option()] = _S["temperature"],
-    max_tokens: Annotated[int, typer.Option()] = _S["max_tokens"],
-    grounding: Annotated[
-        bool | None,
-        typer.Option(
-            "--grounding/--no-grounding",
-            help="second-pass grounding check (default: on, off for embedded)",
-        ),
-    ] = None,
-    audio_votes: Annotated[
-        int, typer.Option(help="no-caption votes per MCQ (0 turns it off)")
-    ] = _G["audio_votes"],
-    concurrency: Annotated[
-        int | None, typer.Option(help="most requests in flight [default: 16; 256 with vllm]")
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = _G["timeout_s"],
+    max_tokens: Annotated[int, typer.Option(help="per question asked for")] = _S["max_tokens"],
+    grounding: opt.Grounding = None,
+    audio_votes: opt.AudioVotes = _L["audio_votes"],
+    concurrency: opt.Concurrency = None,
+    timeout: opt.Timeout = _L["timeout_s"],
     shard_rows: Annotated[int, typer.Option(help="rows per Parquet shard")] = _G["shard_rows"],
     force_new: Annotated[
         bool, typer.Option(help="start over in a folder made with other settings")
@@ -62,44 +54,42 @@ def generate_command(
         str | None,
         typer.Option(help="run on Ray: 'local' or a cluster address (ray://host:10001 or auto)"),
     ] = None,
-    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model")] = _V[
-        "tensor_parallel_size"
-    ],
-    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory")] = _V[
-        "gpu_memory_utilization"
-    ],
-    max_model_len: Annotated[int | None, typer.Option(help="vllm: context length")] = None,
+    tensor_parallel_size: opt.TensorParallelSize = _V["tensor_parallel_size"],
+    gpu_memory_utilization: opt.GpuMemoryUtilization = _V["gpu_memory_utilization"],
+    max_model_len: opt.MaxModelLen = None,
 ) -> int:
     """Generate multiple-choice and detailed QA for every clip of a manifest."""
+    llm = opt.llm_settings(
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        seed=seed,
+        prompts=prompts,
+        grounding=grounding,
+        audio_votes=audio_votes,
+        concurrency=concurrency,
+        timeout=timeout,
+        tensor_parallel_size=tensor_parallel_size,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_model_len=max_model_len,
+    )
     try:
         config = GenerateConfig(
+            **llm,
             manifest=manifest,
             output=output,
-            backend=backend,  # type: ignore[arg-type]
-            model=model,
-            base_url=base_url,
             tasks=[t.strip() for t in tasks.split(",") if t.strip()],  # type: ignore[misc]
             variant=variant,  # type: ignore[arg-type]
             per_caption=per_caption,
+            per_request=per_request,
             limit=limit,
-            seed=seed,
-            prompts_dir=prompts,
             sampling=SamplingConfig(temperature=temperature, max_tokens=max_tokens),
-            grounding=grounding,
-            audio_votes=audio_votes,
-            concurrency=concurrency,
-            timeout_s=timeout,
             shard_rows=shard_rows,
             force_new=force_new,
             progress=progress,
-            vllm=VllmOptions(
-                tensor_parallel_size=tensor_parallel_size,
-                gpu_memory_utilization=gpu_memory_utilization,
-                max_model_len=max_model_len,
-            ),
         )
     except ValueError as err:
-        raise InputError(f"bad option: {_first_error(err)}") from err
+        raise opt.bad_option(err) from err
     if not manifest.is_file():
         raise InputError("manifest not found", file=manifest)
     return _report(_execute(config, ray))
@@ -153,11 +143,3 @@ def _by_reason(counts: dict[str, int]) -> str:
         return ""
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return "  (" + ", ".join(f"{reason} {n}" for reason, n in ordered) + ")"
-
-
-def _first_error(err: ValueError) -> str:
-    errors = getattr(err, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(err)
