@@ -17,7 +17,7 @@ from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
 
 # Importing a module registers its commands on ``app``.
-COMMAND_MODULES = ("manifest", "generate", "stats", "build", "export", "train")
+COMMAND_MODULES = ("manifest", "generate", "check", "stats", "build", "export", "train")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"reasonaqa.cli.{_name}")

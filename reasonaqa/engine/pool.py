@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from reasonaqa.config import GenerateConfig
+from reasonaqa.config import LLMSettings
 from reasonaqa.engine.item import ItemProcessor
 from reasonaqa.engine.records import FinishedRecord
 from reasonaqa.engine.work import WorkGroup
 
 
-def pool_width(config: GenerateConfig) -> int:
+def pool_width(config: LLMSettings) -> int:
     """Groups in flight: the embedded model answers one at a time; other backends get twice
     their request limit, so the limit stays busy while some groups wait out a retry."""
     return 1 if config.backend == "embedded" else config.in_flight * 2
