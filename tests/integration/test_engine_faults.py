@@ -14,13 +14,12 @@ from reasonaqa.engine.generate import generate
 from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.session import EXIT_QUARANTINED
 from reasonaqa.engine.work import count_work
+from reasonaqa.schemas import QUARANTINE_REASONS
 from reasonaqa.sources.manifests import read_manifest
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.fault_server import FAULT_KINDS, uniform_rates
 from reasonaqa.testing.runs import fault_server_config
 from reasonaqa.testing.servers import fault_server
-
-QUARANTINE_REASONS = {"transport", "timeout", "schema", "semantic", "length"}
 
 
 def _config(manifest: Path, out: Path, url: str, **overrides: object) -> GenerateConfig:
@@ -45,20 +44,26 @@ def _all_rows(run: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# (items per caption, items per request): one question a request, and five.
+SHAPES = [(2, 1), (5, 5)]
+
+
+@pytest.mark.parametrize(("per_caption", "per_request"), SHAPES)
 def test_twenty_percent_faults_of_every_kind_lose_nothing(
-    tmp_path: Path, sample_manifest: Path
+    tmp_path: Path, sample_manifest: Path, per_caption: int, per_request: int
 ) -> None:
     out = tmp_path / "run"
+    shape = {"per_caption": per_caption, "per_request": per_request}
     with fault_server(rates=uniform_rates(0.2), log=tmp_path / "server.jsonl", hang_s=2.0) as url:
-        result = generate(_config(sample_manifest, out, url))
+        result = generate(_config(sample_manifest, out, url, **shape))
 
-    config = _config(sample_manifest, out, "http://unused")
+    config = _config(sample_manifest, out, "http://unused", **shape)
     total = count_work(config, read_manifest(sample_manifest))
     rows = _all_rows(out)
     assert len(rows) == total, "every record ends accepted, rejected or quarantined"
     assert rows["record_id"].is_unique
     assert result.accepted + sum(result.rejected.values()) + result.quarantined == total
-    assert set(result.final.quarantined) <= QUARANTINE_REASONS
+    assert set(result.final.quarantined) <= set(QUARANTINE_REASONS)
     assert result.accepted > total // 2
     journal = Journal(RunPaths(out).journal)
     committed = sum(journal.status_counts().values())
@@ -80,15 +85,15 @@ def test_twenty_percent_faults_of_every_kind_lose_nothing(
         ("rate_limit", "transport"),
     ],
 )
+@pytest.mark.parametrize("per_request", [1, 3])
 def test_items_that_keep_failing_are_quarantined_with_their_reason(
-    tmp_path: Path, sample_manifest: Path, fault: str, reason: str
+    tmp_path: Path, sample_manifest: Path, fault: str, reason: str, per_request: int
 ) -> None:
     out = tmp_path / "run"
+    shape = {"per_caption": per_request, "per_request": per_request}
     with fault_server(rates={fault: 1.0}, hang_s=1.5, retry_after_s=0) as url:
         result = generate(
-            _config(
-                sample_manifest, out, url, limit=3, max_attempts=2, timeout_s=0.5, per_caption=1
-            )
+            _config(sample_manifest, out, url, limit=3, max_attempts=2, timeout_s=0.5, **shape)
         )
     assert result.final.quarantined == {reason: 3}
     assert result.exit_code == EXIT_QUARANTINED
