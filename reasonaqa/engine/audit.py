@@ -116,11 +116,11 @@ async def _audit_with_passes(
                 _judge(passes, row, width) if row.task and not found else _nothing()
                 for row, found in zip(batch, reasons, strict=True)
             ]
-            verdicts = await asyncio.gather(*asked)
-            for found, verdict in zip(reasons, verdicts, strict=True):
-                if verdict and verdict.get("reason"):
-                    found.append(verdict.pop("reason"))
-            _write(fh, batch, reasons, verdicts, summary)
+            judged = await asyncio.gather(*asked)
+            for found, (_, reason) in zip(reasons, judged, strict=True):
+                if reason:
+                    found.append(reason)
+            _write(fh, batch, reasons, [verdicts for verdicts, _ in judged], summary)
             journal.commit()  # a rerun after any stop finds every answer got so far
     finally:
         journal.close()
@@ -128,23 +128,26 @@ async def _audit_with_passes(
             await backend.aclose()
 
 
-async def _judge(passes: SecondPasses, row: AuditRow, width: asyncio.Semaphore) -> Passes:
-    """The row's second-pass verdicts, with ``reason`` set when they reject it."""
+async def _judge(
+    passes: SecondPasses, row: AuditRow, width: asyncio.Semaphore
+) -> tuple[Passes, str | None]:
+    """The row's second-pass verdicts, and the reason code when they reject it."""
     async with width:
         try:
             verdicts = await passes.run(row.id, row.captions, as_item(row), [])
         except ItemFailure as failure:
-            return {"error": failure.reason}
-    return {
+            return {"error": failure.reason}, None
+    found = {
         "grounded": verdicts.grounded,
         "audio_votes": verdicts.audio_votes,
         "audio_contribution": verdicts.audio_contribution,
-        "reason": verdicts.reason,
     }
+    return found, verdicts.reason
 
 
-async def _nothing() -> None:
-    return None
+async def _nothing() -> tuple[None, None]:
+    """What a row the judges are not asked about gets (it failed a check, or is skipped)."""
+    return None, None
 
 
 def _write(

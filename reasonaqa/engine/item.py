@@ -145,29 +145,13 @@ class ItemProcessor:
         """An outcome per item from one reply: the whole reply, or its ``items`` list."""
         task, captions = items[0].task, list(items[0].clip.captions)
         contract = LLM_CONTRACTS[task]
-        if len(items) == 1:
-            try:
-                parsed = contract.model_validate_json(text)
-            except ValidationError as err:
-                return [Invalid("schema", _short_error(err), text)]
-            return [_checked(parsed, captions, text, "")]
-        listed = _listed_items(text)
-        if isinstance(listed, str):
-            return [Invalid("schema", listed, text)] * len(items)
-        outcomes: list[Outcome] = []
-        for i in range(len(items)):
-            where = f"{ITEMS_KEY}.{i}"
-            if i >= len(listed):
-                outcomes.append(Invalid("schema", f"{where}: missing.", text))
-                continue
-            try:
-                parsed = contract.model_validate(listed[i])
-            except ValidationError as err:
-                outcomes.append(Invalid("schema", _short_error(err, where), text))
-                continue
-            raw = orjson.dumps(listed[i]).decode()
-            outcomes.append(_checked(parsed, captions, raw, f"{where}: "))
-        return outcomes
+        if len(items) > 1:
+            return _validate_list(contract, len(items), captions, text)
+        try:
+            parsed = contract.model_validate_json(text)
+        except ValidationError as err:
+            return [Invalid("schema", _short_error(err), text)]
+        return [_checked(parsed, captions, text, "")]
 
     # -- the row ------------------------------------------------------------------------
 
@@ -240,6 +224,29 @@ def _checked(parsed: Parsed, captions: list[str], raw: str, where: str) -> Outco
             return Invalid("semantic", message, raw)
         return Valid(parsed, codes, raw)
     return Valid(parsed, checks.check_detail(parsed, captions), raw)
+
+
+def _validate_list(
+    contract: type[Parsed], count: int, captions: list[str], text: str
+) -> list[Outcome]:
+    """An outcome per position of a K-item reply; each item is validated on its own, so one
+    broken or missing item costs only itself. An item's raw text is its own JSON."""
+    listed = _listed_items(text)
+    if isinstance(listed, str):
+        return [Invalid("schema", listed, text)] * count
+    outcomes: list[Outcome] = []
+    for i in range(count):
+        where = f"{ITEMS_KEY}.{i}"
+        if i >= len(listed):
+            outcomes.append(Invalid("schema", f"{where}: missing.", text))
+            continue
+        try:
+            parsed = contract.model_validate(listed[i])
+        except ValidationError as err:
+            outcomes.append(Invalid("schema", _short_error(err, where), text))
+            continue
+        outcomes.append(_checked(parsed, captions, orjson.dumps(listed[i]).decode(), f"{where}: "))
+    return outcomes
 
 
 def _listed_items(text: str) -> list[Any] | str:
