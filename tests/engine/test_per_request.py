@@ -12,7 +12,7 @@ from reasonaqa.backends.base import BackendError, ChatRequest
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.generate import generate
 from reasonaqa.engine.journal import Journal
-from reasonaqa.engine.session import RunResult
+from reasonaqa.engine.session import RunResult, release_quarantined
 from reasonaqa.schemas import ITEMS_KEY
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.runs import comparable_rows
@@ -146,3 +146,18 @@ def test_second_passes_run_per_item_with_its_own_seeds(k5: GenerateConfig) -> No
 def test_per_request_above_per_caption_is_refused(config: GenerateConfig) -> None:
     with pytest.raises(ValueError, match="per_request"):
         GenerateConfig.model_validate(config.model_dump() | {"per_request": 2})
+
+
+def test_retry_failed_redoes_only_the_quarantined_items_of_a_request(k5: GenerateConfig) -> None:
+    _run(k5, _lists(lambda items: items[:3]))
+    kept = comparable_rows(k5.output)
+    released, count = release_quarantined(k5.output, {"progress": False})
+    assert count == ITEMS * 2 // K
+    backend, result = _run(released)
+    assert result.accepted == ITEMS and not result.quarantined
+    assert len(_generation(backend)) == ITEMS // K, "each request asked once more, whole"
+    again = comparable_rows(k5.output)
+    again = again[again["record_id"].isin(kept["record_id"])].reset_index(drop=True)
+    # The items kept before are kept as they were (letters are dealt again over the split).
+    same = ["record_id", "question", "answer", "raw", "seed", "sample_index"]
+    pd.testing.assert_frame_equal(again[same], kept[same])
