@@ -3,8 +3,9 @@
     .venv/bin/python bench/per_request.py                 # both settings, K=1 and K=5
     .venv/bin/python bench/per_request.py --embedded-limit 20 --server-items 1000
 
-Two settings, each run with ``--per-request 1`` and ``--per-request 5`` side by side, MCQs
-at five per caption, second passes off (they cost the same per item whatever K is):
+Two settings, each run with ``--per-request 1`` and ``--per-request 5`` side by side, five
+items per caption of one task (``--task``, MCQ by default), second passes off (they cost the
+same per item whatever K is):
 - the embedded model (SmolLM2-135M in llama.cpp) on the bundled sample manifest, the first
   ``--embedded-limit`` items;
 - the fault server in ``instant`` mode (an instant local OpenAI-compatible server; its
@@ -124,13 +125,15 @@ def run(setting: str, config: GenerateConfig) -> Figures:
     )
 
 
-def configs(work: Path, manifest: Path, limit: int | None, **llm: object) -> list[GenerateConfig]:
+def configs(
+    work: Path, manifest: Path, task: str, limit: int | None, **llm: object
+) -> list[GenerateConfig]:
     return [
         GenerateConfig.model_validate(
             {
                 "manifest": manifest,
                 "output": work / f"run-k{k}",
-                "tasks": ["mcq"],
+                "tasks": [task],
                 "per_caption": PER_CAPTION,
                 "per_request": k,
                 "limit": limit,
@@ -166,6 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--embedded-limit", type=int, default=10, help="items, 0 to skip")
     parser.add_argument("--server-items", type=int, default=10_000, help="items, 0 to skip")
+    parser.add_argument("--task", choices=["mcq", "detail"], default="mcq")
     args = parser.parse_args()
     print(HEADER, flush=True)  # rows as they come: the embedded runs take minutes each
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,11 +179,12 @@ def main() -> None:
             synthetic_manifest(manifest, args.server_items)
             with fault_server(mode="instant") as url:
                 llm = {"backend": "openai", "base_url": url, "model": MODEL_ID, "concurrency": 64}
-                for config in configs(work / "server", manifest, None, **llm):
-                    report(run("fault server, instant", config))
+                for config in configs(work / "server", manifest, args.task, None, **llm):
+                    report(run(f"fault server, instant, {args.task}", config))
         if args.embedded_limit:
-            for config in configs(work / "embedded", SAMPLE_MANIFEST, args.embedded_limit):
-                report(run("embedded SmolLM2-135M", config))
+            limit = args.embedded_limit
+            for config in configs(work / "embedded", SAMPLE_MANIFEST, args.task, limit):
+                report(run(f"embedded SmolLM2-135M, {args.task}", config))
 
 
 def report(figure: Figures) -> None:
