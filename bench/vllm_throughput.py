@@ -35,8 +35,8 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 from reasonaqa.backends.base import ChatRequest  # noqa: E402
 from reasonaqa.backends.vllm import VllmBackend  # noqa: E402
 from reasonaqa.config import DEFAULT_PROMPTS_DIR, GenerateConfig, SamplingConfig  # noqa: E402
-from reasonaqa.engine.requests import generation_request, item_context  # noqa: E402
-from reasonaqa.engine.work import iter_work  # noqa: E402
+from reasonaqa.engine.requests import generation_request, group_context  # noqa: E402
+from reasonaqa.engine.work import iter_groups  # noqa: E402
 from reasonaqa.prompts.store import TemplateStore  # noqa: E402
 from reasonaqa.sources.manifests import read_manifest  # noqa: E402
 
@@ -71,8 +71,8 @@ def mcq_requests(count: int, max_tokens: int) -> list[ChatRequest]:
     template = TemplateStore(DEFAULT_PROMPTS_DIR).get("mcq_expert")
     sampling = SamplingConfig(max_tokens=max_tokens)
     return [
-        generation_request(item, template.render(**item_context(item)), sampling)
-        for item in iter_work(config, read_manifest(SAMPLE_MANIFEST))
+        generation_request(group.items, template.render(**group_context(group.items)), sampling)
+        for group in iter_groups(config, read_manifest(SAMPLE_MANIFEST))
     ]
 
 

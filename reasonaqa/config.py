@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reasonaqa.errors import InputError
+from reasonaqa.schemas import FOCUS_AREAS
 
 # The bundled templates ship inside the package, so a wheel install finds them too.
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent / "prompts" / "templates"
@@ -41,43 +42,28 @@ class VllmOptions(BaseModel):
     max_model_len: int | None = None
 
 
-class GenerateConfig(BaseModel):
-    """Everything ``reasonaqa generate`` needs; see ``FINGERPRINT_FIELDS`` for what shapes data."""
+class LLMSettings(BaseModel):
+    """Which LLM to ask and how: what ``generate`` and ``check --llm`` share (same flags)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    manifest: Path
-    output: Path
     backend: BackendName = "embedded"
     model: str | None = None
     base_url: str | None = None
-    tasks: list[Literal["mcq", "detail"]] = Field(default_factory=lambda: ["mcq", "detail"])
-    variant: Literal["plain", "expert"] = "expert"
-    per_caption: int = Field(1, ge=1)
-    limit: int | None = Field(None, ge=1)
     seed: int = 0
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
-    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     grounding: bool | None = None  # None: on, except with the embedded model
     audio_votes: int = Field(3, ge=0)
     # Settings below change how fast a run goes, never what it writes.
     concurrency: int | None = Field(None, ge=1)  # None: see ``in_flight``
     timeout_s: float = Field(120.0, gt=0)
     max_attempts: int = Field(8, ge=1)
-    shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1)
     vllm: VllmOptions = Field(default_factory=VllmOptions)
-    force_new: bool = False
-    progress: bool = True
-    # USD per million prompt / completion tokens: shown as spent and projected cost.
-    price_input: float | None = Field(None, ge=0)
-    price_output: float | None = Field(None, ge=0)
 
-    @field_validator("manifest", "prompts_dir")
+    @field_validator("prompts_dir")
     @classmethod
-    def _absolute(cls, path: Path) -> Path:
-        """Saved absolute, so ``retry-failed`` finds the inputs from any working folder; the
-        fingerprint hashes the manifest's content and the templates, never these paths."""
-        return Path(os.path.abspath(Path(path).expanduser()))
+    def _absolute_prompts(cls, path: Path) -> Path:
+        return _absolute(path)
 
     @property
     def in_flight(self) -> int:
@@ -99,6 +85,41 @@ class GenerateConfig(BaseModel):
         return self.grounding if self.grounding is not None else self.backend != "embedded"
 
 
+class GenerateConfig(LLMSettings):
+    """Everything ``reasonaqa generate`` needs; see ``FINGERPRINT_FIELDS`` for what shapes data."""
+
+    manifest: Path
+    output: Path
+    tasks: list[Literal["mcq", "detail"]] = Field(default_factory=lambda: ["mcq", "detail"])
+    variant: Literal["plain", "expert"] = "expert"
+    per_caption: int = Field(1, ge=1)
+    # Items asked for in one generation request, each on its own focus area (hence at most
+    # one per area): the K consecutive samples of a (clip, caption, task).
+    per_request: int = Field(1, ge=1, le=len(FOCUS_AREAS))
+    limit: int | None = Field(None, ge=1)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1)
+    force_new: bool = False
+    progress: bool = True
+    # USD per million prompt / completion tokens: shown as spent and projected cost.
+    price_input: float | None = Field(None, ge=0)
+    price_output: float | None = Field(None, ge=0)
+
+    @field_validator("manifest")
+    @classmethod
+    def _absolute_manifest(cls, path: Path) -> Path:
+        return _absolute(path)
+
+    @model_validator(mode="after")
+    def _request_fits_caption(self) -> GenerateConfig:
+        if self.per_request > self.per_caption:
+            raise ValueError(
+                f"per_request ({self.per_request}) is more than per_caption "
+                f"({self.per_caption}): a request serves the items of one caption"
+            )
+        return self
+
+
 # Fields that change the data; the run fingerprint hashes these and nothing else.
 FINGERPRINT_FIELDS: tuple[str, ...] = (
     "backend",
@@ -106,6 +127,7 @@ FINGERPRINT_FIELDS: tuple[str, ...] = (
     "tasks",
     "variant",
     "per_caption",
+    "per_request",
     "limit",
     "seed",
     "sampling",
@@ -124,10 +146,13 @@ NESTED_SETTINGS: dict[str, str] = {
 PREVIEW_ITEMS = 8  # items ``reasonaqa preview`` shows by default
 
 
-def config_from_settings(settings: dict[str, Any]) -> GenerateConfig:
-    """A ``GenerateConfig`` from flat settings: the CLI's options or the API's keywords
-    (``temperature=0.2``, ``tasks="mcq,detail"``, ``prompts=...``). Raises pydantic's
-    ``ValidationError`` (a ``ValueError``) on a bad or unknown setting."""
+def config_from_settings(
+    settings: dict[str, Any], model: type[LLMSettings] = GenerateConfig
+) -> Any:
+    """A ``GenerateConfig`` (or another ``model``, such as ``LLMSettings`` for ``check``) from
+    flat settings: the CLI's options or the API's keywords (``temperature=0.2``,
+    ``tasks="mcq,detail"``, ``prompts=...``). Raises pydantic's ``ValidationError`` (a
+    ``ValueError``) on a bad or unknown setting."""
     values: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {"sampling": {}, "vllm": {}}
     for name, value in settings.items():
@@ -138,7 +163,13 @@ def config_from_settings(settings: dict[str, Any]) -> GenerateConfig:
     if isinstance(values.get("tasks"), str):
         values["tasks"] = [task.strip() for task in values["tasks"].split(",") if task.strip()]
     values.update({group: given for group, given in nested.items() if given})
-    return GenerateConfig.model_validate(values)
+    return model.model_validate(values)
+
+
+def _absolute(path: Path) -> Path:
+    """Saved absolute, so ``retry-failed`` finds the inputs from any working folder; the
+    fingerprint hashes the manifest's content and the templates, never these paths."""
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 def embedded_model_name(model_path: str | Path | None) -> str:

@@ -7,10 +7,11 @@ the shards are both derived from these models, so each shape is written once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 Dataset = Literal["audiocaps", "clotho"]
 Focus = Literal["sound_events", "sources", "scene", "signal", "semantics", "emotion"]
@@ -92,6 +93,28 @@ def llm_json_schema(model: type[BaseModel]) -> dict[str, typing.Any]:
 LLM_SCHEMAS: dict[str, dict[str, typing.Any]] = {
     name: llm_json_schema(model) for name, model in LLM_CONTRACTS.items()
 }
+
+
+ITEMS_KEY = "items"
+
+
+@functools.lru_cache(maxsize=64)
+def batch_contract(task: str, count: int) -> type[BaseModel]:
+    """``{"items": [item, ...]}`` with exactly ``count`` items of the task's contract: what
+    one request asking for ``count`` questions must return (``--per-request``)."""
+    item = LLM_CONTRACTS[task]
+    return create_model(
+        f"{item.__name__}List",
+        __config__=ConfigDict(extra="forbid"),
+        **{ITEMS_KEY: (list[item], Field(min_length=count, max_length=count))},  # type: ignore[valid-type]
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def batch_json_schema(task: str, count: int) -> dict[str, typing.Any]:
+    """The JSON schema of ``batch_contract``; one shared object per (task, count), as requests
+    digest their schema once per object."""
+    return llm_json_schema(batch_contract(task, count))
 
 
 # --- The QA row: one line of a shard ------------------------------------------------------

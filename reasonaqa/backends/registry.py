@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from reasonaqa.backends.base import Backend
-from reasonaqa.config import GenerateConfig
+from reasonaqa.config import LLMSettings
 from reasonaqa.errors import InputError
 
 
-def make_backend(config: GenerateConfig) -> Backend:
+def make_backend(config: LLMSettings) -> Backend:
     if config.backend == "embedded":
         from reasonaqa.backends.embedded import EmbeddedBackend
 

@@ -23,7 +23,17 @@ from reasonaqa.cli.app import app
 from reasonaqa.errors import InputError
 
 # Importing a module registers its commands on ``app``.
-COMMAND_MODULES = ("manifest", "generate", "preview", "stats", "build", "export", "train", "view")
+COMMAND_MODULES = (
+    "manifest",
+    "generate",
+    "preview",
+    "check",
+    "stats",
+    "build",
+    "export",
+    "train",
+    "view",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"reasonaqa.cli.{_name}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from reasonaqa.cli.app import app
-from reasonaqa.cli.options import run_options
+from reasonaqa.cli.options import first_error, run_options
 from reasonaqa.config import GenerateConfig, config_from_settings
 from reasonaqa.errors import InputError
 
@@ -30,7 +30,7 @@ def checked_config(settings: dict[str, Any]) -> GenerateConfig:
     try:
         config = config_from_settings(settings)
     except ValueError as err:
-        raise InputError(f"bad option: {_first_error(err)}") from err
+        raise InputError(f"bad option: {first_error(err)}") from err
     if not config.manifest.is_file():
         raise InputError("manifest not found", file=config.manifest)
     return config
@@ -78,11 +78,3 @@ def _report(result: RunResult) -> int:
     if result.quarantined:
         typer.echo(f"some items failed after retries: reasonaqa retry-failed {result.run_dir}")
     return result.exit_code
-
-
-def _first_error(err: ValueError) -> str:
-    errors = getattr(err, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(err)

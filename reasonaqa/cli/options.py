@@ -42,13 +42,19 @@ RUN_OPTIONS: tuple[inspect.Parameter, ...] = (
     _option("tasks", str, typer.Option(help="comma-separated: mcq,detail"), ",".join(_G["tasks"])),
     _option("variant", str, typer.Option(help="prompt variant: plain | expert"), _G["variant"]),
     _option("per_caption", int, typer.Option(help="items per caption and task"), _G["per_caption"]),
+    _option(
+        "per_request",
+        int,
+        typer.Option(help="questions asked for in one request, each on its own focus area"),
+        _G["per_request"],
+    ),
     _option("limit", int | None, typer.Option(help="stop after N work items"), None),
     _option(
         "seed", int, typer.Option(help="run seed; per-record seeds derive from it"), _G["seed"]
     ),
     _option("prompts", Path, typer.Option(help="folder of Jinja templates"), _G["prompts_dir"]),
     _option("temperature", float, typer.Option(), _S["temperature"]),
-    _option("max_tokens", int, typer.Option(), _S["max_tokens"]),
+    _option("max_tokens", int, typer.Option(help="per question asked for"), _S["max_tokens"]),
     _option(
         "grounding",
         bool | None,
@@ -113,9 +119,31 @@ RUN_OPTIONS: tuple[inspect.Parameter, ...] = (
 )
 
 
-def run_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """Give a command its own parameters, then every run option not in ``exclude``."""
-    unknown = set(exclude) - {p.name for p in RUN_OPTIONS}
+# What ``check --llm`` shares with a run: which LLM to ask, and how.
+LLM_OPTIONS = (
+    "backend",
+    "model",
+    "base_url",
+    "seed",
+    "prompts",
+    "grounding",
+    "audio_votes",
+    "concurrency",
+    "timeout",
+    "tensor_parallel_size",
+    "gpu_memory_utilization",
+    "max_model_len",
+)
+
+
+def run_options(
+    *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None
+) -> Callable[[F], F]:
+    """Give a command its own parameters, then every run option in ``only`` (default: all)
+    and not in ``exclude``."""
+    names = {p.name for p in RUN_OPTIONS}
+    exclude = (*exclude, *(names - set(only))) if only is not None else exclude
+    unknown = set(exclude) - names
     if unknown:
         raise ValueError(f"no such run options: {sorted(unknown)}")
 
@@ -130,3 +158,13 @@ def run_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
         return command
 
     return declare
+
+
+def first_error(err: ValueError) -> str:
+    """A config validation error as one line naming the option."""
+    errors = getattr(err, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where + ': ' if where else ''}{first['msg']}"
+    return str(err)

@@ -1,6 +1,7 @@
 """Generation on a Ray cluster: Ray schedules work units, the driver commits each exactly once.
 
-The driver keeps the journal. It cuts the pending work items into units and submits each as a
+The driver keeps the journal. It cuts the pending request groups into units (about 64 items,
+whole groups) and submits each as a
 Ray task; a worker builds its backend once per process (an embedded or vLLM model loads once
 per worker, not per unit), processes the unit with the same ``ItemProcessor`` as a local run,
 and returns the finished records with the LLM answers it got. The driver journals them as
@@ -20,11 +21,11 @@ from reasonaqa.config import GenerateConfig
 from reasonaqa.engine import loop as event_loop
 from reasonaqa.engine.item import ItemProcessor
 from reasonaqa.engine.llm import CachedLLM, MemoryResponses
-from reasonaqa.engine.pool import pool_width, process_items
+from reasonaqa.engine.pool import pool_width, process_groups
 from reasonaqa.engine.preflight import checked_templates
 from reasonaqa.engine.records import EngineCounters, FinishedRecord
 from reasonaqa.engine.session import RunResult, RunSession
-from reasonaqa.engine.work import WorkItem
+from reasonaqa.engine.work import WorkGroup
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.signals import kept_handlers
@@ -65,7 +66,9 @@ async def _drive(
     limit = units_in_flight or max(2, int(ray.cluster_resources().get("CPU", 2)) * 2)
     config_json = config.model_dump_json()
     pending: list[Any] = []
-    for unit in batched(itertools.chain.from_iterable(session.pending_items()), UNIT_ITEMS):
+    # A unit holds whole request groups, so a request's items are committed together.
+    unit_groups = max(1, UNIT_ITEMS // config.per_request)
+    for unit in batched(itertools.chain.from_iterable(session.pending_groups()), unit_groups):
         if len(pending) >= limit:
             pending = await _collect(ray, pending, session, counters)
         pending.append(task.remote(config_json, unit))
@@ -94,7 +97,7 @@ async def _collect(
 _WORKER: dict[str, Any] = {}
 
 
-def _process_unit(config_json: str, items: list[WorkItem]) -> UnitResult:
+def _process_unit(config_json: str, groups: list[WorkGroup]) -> UnitResult:
     """A Ray task: process one unit with a backend kept for the life of the worker process."""
     config = GenerateConfig.model_validate_json(config_json)
     loop, backend, templates = _worker_state(config)
@@ -103,7 +106,7 @@ def _process_unit(config_json: str, items: list[WorkItem]) -> UnitResult:
     processor = ItemProcessor(config, templates, CachedLLM(backend, store, counters), counters)
 
     records: list[FinishedRecord] = []
-    loop.run_until_complete(process_items([items], processor, pool_width(config), records.append))
+    loop.run_until_complete(process_groups([groups], processor, pool_width(config), records.append))
     return records, store.new, counters.totals()
 
 

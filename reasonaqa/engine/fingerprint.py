@@ -14,7 +14,7 @@ from typing import Any
 from reasonaqa.config import FINGERPRINT_FIELDS, GenerateConfig
 from reasonaqa.schemas import LLM_SCHEMAS
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2  # 2: per_request joined the fields; templates learnt K > 1
 
 
 def fingerprint_payload(

@@ -18,7 +18,7 @@ from reasonaqa.config import GenerateConfig
 from reasonaqa.engine import loop as event_loop
 from reasonaqa.engine.item import ItemProcessor
 from reasonaqa.engine.llm import CachedLLM
-from reasonaqa.engine.pool import pool_width, process_items
+from reasonaqa.engine.pool import pool_width, process_groups
 from reasonaqa.engine.preflight import checked_templates
 from reasonaqa.engine.records import EngineCounters
 from reasonaqa.engine.session import RunResult, RunSession
@@ -43,8 +43,8 @@ async def generate_async(config: GenerateConfig, backend: Backend | None = None)
         try:
             llm = CachedLLM(backend, session.journal, counters)
             processor = ItemProcessor(config, templates, llm, counters)
-            work = process_items(
-                session.pending_items(), processor, pool_width(config), session.add
+            work = process_groups(
+                session.pending_groups(), processor, pool_width(config), session.add
             )
             await session.guard(work)
             return session.finish(backend.name)

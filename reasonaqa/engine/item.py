@@ -1,57 +1,71 @@
-"""One work item through the LLM: prepare the request, call, process the reply.
+"""One generation request through the LLM: prepare, call, process the reply into records.
 
-Generation: render the template, ask, retry once with twice the room on ``length``,
-validate with the pydantic contract, feed a validation error back once, run the
-deterministic checks. Then the second passes (grounding, audio-dependence votes) return
-their verdicts, and the row is built once from the item and everything learnt about it.
+A request serves a ``WorkGroup``: one item, or with ``--per-request K`` the K samples of one
+caption, asked for together as ``{"items": [...]}``. Generation: render the template, ask,
+retry once with twice the room on ``length``, validate each item with the pydantic contract,
+feed the errors back once when a pending item is invalid or missing, run the deterministic
+checks. Then each valid item's second passes (``judges.SecondPasses``) return their verdicts,
+and its row is built once from the item and everything learnt about it.
 
-The outcome is a ``FinishedRecord``: accepted; rejected by a quality check or a well-formed
-judge disagreement; or quarantined when no valid item or verdict could be had (transport,
-timeout, schema, semantic, length, judge_unreadable). Every call goes through ``CachedLLM``.
+Each pending item ends as a ``FinishedRecord``: accepted; rejected by a quality check or a
+well-formed judge disagreement; or quarantined when no valid item or verdict could be had
+(transport, timeout, schema, semantic, length, judge_unreadable). A request that fails
+quarantines every pending item of its group; an item still invalid after the feedback is
+quarantined alone, and its valid siblings are kept. Every call goes through ``CachedLLM``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
-from reasonaqa.backends.base import ChatRequest, Message
+from reasonaqa.backends.base import ChatRequest
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine import requests
+from reasonaqa.engine.judges import Parsed, PassVerdicts, SecondPasses
 from reasonaqa.engine.llm import CachedLLM, ItemFailure
 from reasonaqa.engine.records import EngineCounters, FinishedRecord, Status
-from reasonaqa.engine.work import WorkItem
+from reasonaqa.engine.work import WorkGroup, WorkItem
 from reasonaqa.prompts.store import TemplateStore
-from reasonaqa.quality import checks, passes
+from reasonaqa.quality import checks
 from reasonaqa.quality.balance import canonical_options, order_key
-from reasonaqa.schemas import LLM_CONTRACTS, QUARANTINE_REASONS, DetailItem, McqItem, empty_row
+from reasonaqa.schemas import (
+    ITEMS_KEY,
+    LLM_CONTRACTS,
+    QUARANTINE_REASONS,
+    McqItem,
+    QuarantineReason,
+    empty_row,
+)
 
 # Check codes that mean the reply broke the contract itself: worth one corrective retry.
 CONTRACT_CODES = frozenset({"options_count", "options_duplicate", "answer_not_in_options"})
-Parsed = McqItem | DetailItem
 
 
-@dataclass
-class Attempt:
-    """What one item used: the request keys it asked (for ``retry-failed``), its last reply."""
+@dataclass(slots=True)
+class Valid:
+    """An item that kept its contract, its quality-check codes (empty: it passed), its JSON."""
 
-    keys: list[str] = field(default_factory=list)
-    raw: str | None = None
+    parsed: Parsed
+    codes: list[str]
+    raw: str
 
 
-@dataclass
-class PassVerdicts:
-    """What the second passes found; ``reason`` is set when the item is to be rejected."""
+@dataclass(slots=True)
+class Invalid:
+    """An item that could not be had: the quarantine reason, what was wrong, the last reply."""
 
-    grounded: bool | None = None
-    audio_votes: list[str] | None = None
-    audio_contribution: str | None = None
-    reason: str | None = None
-    message: str | None = None  # why, in words, when ``reason`` is set
-    judge_reply: str | None = None  # the grounding judge's reply behind an ``ungrounded``
+    reason: QuarantineReason
+    message: str
+    raw: str | None
+
+
+Outcome = Valid | Invalid
 
 
 class ItemProcessor:
@@ -66,152 +80,91 @@ class ItemProcessor:
         self.templates = templates
         self.llm = llm
         self.counters = counters
-        self.has_passes = config.grounding_enabled or config.audio_votes > 0
+        self.passes = SecondPasses(config, templates, llm, counters)
 
-    async def process(self, item: WorkItem) -> FinishedRecord:
-        attempt = Attempt()
+    async def process(self, group: WorkGroup) -> list[FinishedRecord]:
+        """The finished records of the group's pending items."""
+        keys: list[str] = []
         try:
-            parsed, codes = await self._generate(item, attempt)
-            verdicts = PassVerdicts(reason=codes[0] if codes else None, message=_explain(codes))
-            if verdicts.reason is None and self.has_passes:
-                verdicts = await self._second_passes(item, parsed, attempt.keys)
+            outcomes = await self._generate(group, keys)
         except ItemFailure as failure:
-            row = self._row(item, None, failure.raw, PassVerdicts())
-            why = PassVerdicts(
-                message=failure.detail or QUARANTINE_REASONS[failure.reason],
-                judge_reply=failure.raw if failure.reason == "judge_unreadable" else None,
-            )
-            return self._finished(item, "quarantined", failure.reason, row, attempt, why)
-        row = self._row(item, parsed, attempt.raw, verdicts)
+            outcomes = [Invalid(failure.reason, str(failure), failure.raw)] * len(group.items)
+        todo = _pending_positions(group)
+        if len(todo) == 1:  # the common case (K=1): no task to schedule
+            return [await self._finish(group.items[todo[0]], outcomes[todo[0]], keys)]
+        finished = (self._finish(group.items[i], outcomes[i], keys) for i in todo)
+        return list(await asyncio.gather(*finished))
+
+    async def _finish(
+        self, item: WorkItem, outcome: Outcome, gen_keys: list[str]
+    ) -> FinishedRecord:
+        """Second passes for a valid item that passed its checks, then its record."""
+        keys = list(gen_keys)  # the request keys this item used, for ``retry-failed``
+        if isinstance(outcome, Invalid):
+            row = self._row(item, None, outcome.raw, PassVerdicts())
+            why = PassVerdicts(message=outcome.message or QUARANTINE_REASONS[outcome.reason])
+            return self._finished(item, "quarantined", outcome.reason, row, keys, why)
+        codes = outcome.codes
+        verdicts = PassVerdicts(reason=codes[0] if codes else None, message=_explain(codes))
+        if verdicts.reason is None and self.passes.enabled:
+            captions = list(item.clip.captions)
+            try:
+                verdicts = await self.passes.run(item.record_id, captions, outcome.parsed, keys)
+            except ItemFailure as failure:
+                row = self._row(item, None, failure.raw, PassVerdicts())
+                why = PassVerdicts(
+                    message=failure.detail or QUARANTINE_REASONS[failure.reason],
+                    judge_reply=failure.raw if failure.reason == "judge_unreadable" else None,
+                )
+                return self._finished(item, "quarantined", failure.reason, row, keys, why)
+        row = self._row(item, outcome.parsed, outcome.raw, verdicts)
         status: Status = "rejected" if verdicts.reason else "accepted"
-        return self._finished(item, status, verdicts.reason, row, attempt, verdicts)
+        return self._finished(item, status, verdicts.reason, row, keys, verdicts)
 
     # -- generation: prepare → call → process --------------------------------------------
 
-    async def _generate(self, item: WorkItem, attempt: Attempt) -> tuple[Parsed, list[str]]:
-        """A valid item and its quality-check codes (empty: it passed)."""
-        messages = self.templates.get(item.template_id).render(**requests.item_context(item))
-        request = requests.generation_request(item, messages, self.config.sampling)
-        text = await self._ask(request, attempt)
-        parsed, codes, error = self._validate(item, text)
-        if parsed is not None:
-            return parsed, codes
-        # Feed the error back once: small models often fix what they are told.
+    async def _generate(self, group: WorkGroup, keys: list[str]) -> list[Outcome]:
+        """An outcome per item of the group, in order."""
+        items = group.items
+        context = requests.group_context(items)
+        messages = self.templates.get(group.first.template_id).render(**context)
+        request = requests.generation_request(items, messages, self.config.sampling)
+        text = await self._ask(request, keys)
+        outcomes = self._validate(items, text)
+        if all(isinstance(outcomes[i], Valid) for i in _pending_positions(group)):
+            return outcomes
+        # Feed the errors back once: small models often fix what they are told.
         self.counters.feedback_retries += 1
-        text = await self._ask(requests.feedback_request(request, text, error[1]), attempt)
-        parsed, codes, error = self._validate(item, text)
-        if parsed is None:
-            raise ItemFailure(error[0], text, error[1])
-        return parsed, codes
+        feedback = requests.feedback_request(request, text, _feedback(outcomes))
+        try:
+            again = self._validate(items, await self._ask(feedback, keys))
+        except ItemFailure as failure:
+            again = [Invalid(failure.reason, str(failure), failure.raw)] * len(items)
+        return [o if isinstance(o, Valid) else a for o, a in zip(outcomes, again, strict=True)]
 
-    async def _ask(self, request: ChatRequest, attempt: Attempt) -> str:
-        completion = await self.llm(request, attempt.keys)
-        attempt.raw = completion.texts[0] if completion.texts else ""
+    async def _ask(self, request: ChatRequest, keys: list[str]) -> str:
+        completion = await self.llm(request, keys)
+        raw = completion.texts[0] if completion.texts else ""
         if completion.finish_reasons[:1] == ["length"]:
             # Cut off: one more try with twice the room, then give up as "length".
             self.counters.length_retries += 1
-            completion = await self.llm(requests.longer_request(request), attempt.keys)
-            attempt.raw = completion.texts[0] if completion.texts else ""
+            completion = await self.llm(requests.longer_request(request), keys)
+            raw = completion.texts[0] if completion.texts else ""
             if completion.finish_reasons[:1] == ["length"]:
-                raise ItemFailure("length", attempt.raw)
-        return attempt.raw
+                raise ItemFailure("length", raw)
+        return raw
 
-    def _validate(self, item: WorkItem, text: str) -> tuple[Any, list[str], tuple[str, str]]:
-        """(item, check codes, no error), or (None, [], (quarantine reason, message))."""
+    def _validate(self, items: list[WorkItem], text: str) -> list[Outcome]:
+        """An outcome per item from one reply: the whole reply, or its ``items`` list."""
+        task, captions = items[0].task, list(items[0].clip.captions)
+        contract = LLM_CONTRACTS[task]
+        if len(items) > 1:
+            return _validate_list(contract, len(items), captions, text)
         try:
-            parsed = LLM_CONTRACTS[item.task].model_validate_json(text)
+            parsed = contract.model_validate_json(text)
         except ValidationError as err:
-            return None, [], ("schema", _short_error(err))
-        captions = list(item.clip.captions)
-        if isinstance(parsed, McqItem):
-            codes = checks.check_mcq(parsed, captions)
-            broken = sorted(set(codes) & CONTRACT_CODES)
-            if broken:
-                message = "; ".join(checks.REASONS[c] for c in broken) + "."
-                return None, [], ("semantic", message)
-            return parsed, codes, ("", "")
-        return parsed, checks.check_detail(parsed, captions), ("", "")
-
-    # -- second passes ------------------------------------------------------------------
-
-    async def _second_passes(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> PassVerdicts:
-        """Grounding (a rejection when the judge disagrees) and the audio-dependence votes."""
-        verdicts = PassVerdicts()
-        if self.config.grounding_enabled:
-            verdicts.grounded, reply = await self._grounding(item, parsed, keys)
-            if not verdicts.grounded:
-                verdicts.reason = "ungrounded"
-                verdicts.message = passes.PASS_REASONS["ungrounded"]
-                verdicts.judge_reply = reply
-                return verdicts
-        if isinstance(parsed, McqItem) and self.config.audio_votes > 0:
-            votes = await self.audio_votes(item, parsed, keys)
-            verdicts.audio_votes = votes
-            verdicts.audio_contribution = passes.audio_contribution(votes, parsed.answer)
-        return verdicts
-
-    async def grounded(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> bool:
-        """Does the LLM, reading the captions, reach the same answer (or judge it supported)?"""
-        return (await self._grounding(item, parsed, keys))[0]
-
-    async def _grounding(self, item: WorkItem, parsed: Parsed, keys: list[str]) -> tuple[bool, str]:
-        """The grounding verdict and the judge's reply it was read from."""
-        captions = list(item.clip.captions)
-        if isinstance(parsed, McqItem):
-            options = passes.shuffled_for_grounding(list(parsed.options), item.record_id)
-            messages = self.templates.get("check_grounding_mcq").render(
-                captions=captions, question=parsed.question, options=options
-            )
-            choice, reply = await self._verdict(item, messages, "choice", keys, passes.read_choice)
-            return passes.is_grounded(choice, options, parsed.answer), reply
-        messages = self.templates.get("check_grounding_detail").render(
-            captions=captions, question=parsed.question, answer=parsed.answer
-        )
-        supported, reply = await self._verdict(item, messages, "support", keys, passes.read_support)
-        return bool(supported), reply
-
-    async def audio_votes(self, item: WorkItem, parsed: McqItem, keys: list[str]) -> list[str]:
-        """The options the LLM picks from the question alone, without captions or audio.
-
-        Unreadable votes are dropped; when none is readable the item is quarantined.
-        """
-        options = passes.shuffled_for_grounding(list(parsed.options), item.record_id + ":audio")
-        messages = self.templates.get("check_audio_dependence").render(
-            question=parsed.question, options=options
-        )
-        request = requests.judge_request(
-            messages, "choice", self.config.seed, item.record_id, "audio", self.config.audio_votes
-        )
-        completion = await self.llm(request, keys)
-        choices = [passes.read_choice(text) for text in completion.texts]
-        readable = [c for c in choices if c is not None]
-        if not readable:
-            raise ItemFailure("judge_unreadable", completion.texts[0] if completion.texts else "")
-        return [passes.chosen_option(choice, options) or "" for choice in readable]
-
-    async def _verdict(
-        self,
-        item: WorkItem,
-        messages: tuple[Message, ...],
-        kind: str,
-        keys: list[str],
-        read: Any,
-    ) -> tuple[Any, str]:
-        """A judge's verdict and its reply; an unreadable reply is fed back once, then
-        quarantined."""
-        request = requests.judge_request(
-            messages, kind, self.config.seed, item.record_id, "grounding"
-        )
-        for attempt in range(2):
-            completion = await self.llm(request, keys)
-            text = completion.texts[0] if completion.texts else ""
-            verdict = read(text)
-            if verdict is not None:
-                return verdict, text
-            if attempt == 0:
-                self.counters.feedback_retries += 1
-                request = requests.feedback_request(request, text, "not a JSON verdict object.")
-        raise ItemFailure("judge_unreadable", text, "the judge's reply was not a verdict")
+            return [Invalid("schema", _short_error(err), text)]
+        return [_checked(parsed, captions, text, "")]
 
     # -- the row ------------------------------------------------------------------------
 
@@ -258,7 +211,7 @@ class ItemProcessor:
         status: Status,
         reason: str | None,
         row: dict[str, Any],
-        attempt: Attempt,
+        keys: list[str],
         why: PassVerdicts,
     ) -> FinishedRecord:
         return FinishedRecord(
@@ -269,7 +222,7 @@ class ItemProcessor:
             task=item.task,
             clip_key=item.clip_key,
             order_key=order_key(self.config.seed, item.record_id),
-            request_keys=attempt.keys,
+            request_keys=keys,
             row=row,
             message=why.message if status != "accepted" else None,
             judge_reply=why.judge_reply if status != "accepted" else None,
@@ -281,9 +234,69 @@ def _explain(codes: list[str]) -> str | None:
     return "; ".join(checks.REASONS[code] for code in codes) if codes else None
 
 
-def _short_error(err: ValidationError) -> str:
+def _checked(parsed: Parsed, captions: list[str], raw: str, where: str) -> Outcome:
+    """Run the deterministic checks; a broken contract (four distinct options, the answer one
+    of them) makes the item invalid ("semantic"), any other code is a rejection reason."""
+    if isinstance(parsed, McqItem):
+        codes = checks.check_mcq(parsed, captions)
+        broken = sorted(set(codes) & CONTRACT_CODES)
+        if broken:
+            message = where + "; ".join(checks.REASONS[c] for c in broken) + "."
+            return Invalid("semantic", message, raw)
+        return Valid(parsed, codes, raw)
+    return Valid(parsed, checks.check_detail(parsed, captions), raw)
+
+
+def _validate_list(
+    contract: type[Parsed], count: int, captions: list[str], text: str
+) -> list[Outcome]:
+    """An outcome per position of a K-item reply; each item is validated on its own, so one
+    broken or missing item costs only itself. An item's raw text is its own JSON."""
+    listed = _listed_items(text)
+    if isinstance(listed, str):
+        return [Invalid("schema", listed, text)] * count
+    outcomes: list[Outcome] = []
+    for i in range(count):
+        where = f"{ITEMS_KEY}.{i}"
+        if i >= len(listed):
+            outcomes.append(Invalid("schema", f"{where}: missing.", text))
+            continue
+        try:
+            parsed = contract.model_validate(listed[i])
+        except ValidationError as err:
+            outcomes.append(Invalid("schema", _short_error(err, where), text))
+            continue
+        outcomes.append(_checked(parsed, captions, orjson.dumps(listed[i]).decode(), f"{where}: "))
+    return outcomes
+
+
+def _listed_items(text: str) -> list[Any] | str:
+    """The ``items`` list of a K-item reply, or what is wrong with the reply."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return "reply: not valid JSON."
+    if not isinstance(value, dict) or not isinstance(value.get(ITEMS_KEY), list):
+        return f'reply: not a JSON object with an "{ITEMS_KEY}" list.'
+    return list(value[ITEMS_KEY])
+
+
+def _feedback(outcomes: list[Outcome]) -> str:
+    """Every distinct error of a reply, in item order: what the model is told to fix."""
+    messages = [o.message for o in outcomes if isinstance(o, Invalid)]
+    return " ".join(dict.fromkeys(messages))
+
+
+def _pending_positions(group: WorkGroup) -> list[int]:
+    if group.pending is group.items:
+        return list(range(len(group.items)))
+    pending = {item.record_id for item in group.pending}
+    return [i for i, item in enumerate(group.items) if item.record_id in pending]
+
+
+def _short_error(err: ValidationError, prefix: str = "") -> str:
     parts = []
     for e in err.errors()[:3]:
-        where = ".".join(str(p) for p in e["loc"]) or "reply"
+        where = ".".join([*([prefix] if prefix else []), *map(str, e["loc"])]) or "reply"
         parts.append(f"{where}: {e['msg']}")
     return "; ".join(parts) + "."

@@ -1,4 +1,4 @@
-"""The worker pool: items through an ``ItemProcessor`` with bounded concurrency.
+"""The worker pool: work groups through an ``ItemProcessor`` with bounded concurrency.
 
 Used by the local engine (over the whole manifest) and by each Ray task (over one unit),
 so both mean the same by their width.
@@ -9,40 +9,42 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from reasonaqa.config import GenerateConfig
+from reasonaqa.config import LLMSettings
 from reasonaqa.engine.item import ItemProcessor
 from reasonaqa.engine.records import FinishedRecord
-from reasonaqa.engine.work import WorkItem
+from reasonaqa.engine.work import WorkGroup
 
 
-def pool_width(config: GenerateConfig) -> int:
-    """Items in flight: the embedded model answers one at a time; other backends get twice
-    their request limit, so the limit stays busy while some items wait out a retry."""
+def pool_width(config: LLMSettings) -> int:
+    """Groups in flight: the embedded model answers one at a time; other backends get twice
+    their request limit, so the limit stays busy while some groups wait out a retry."""
     return 1 if config.backend == "embedded" else config.in_flight * 2
 
 
-async def process_items(
-    batches: Iterable[list[WorkItem]],
+async def process_groups(
+    batches: Iterable[list[WorkGroup]],
     processor: ItemProcessor,
     width: int,
     on_finished: Callable[[FinishedRecord], None],
 ) -> None:
-    """Process every item of ``batches``, ``width`` at a time, calling ``on_finished`` for each.
+    """Process every group of ``batches``, ``width`` at a time, calling ``on_finished`` for
+    each record (the records of one group one after another).
 
-    Items are pulled lazily through a short queue, so a huge manifest is never all in memory.
+    Groups are pulled lazily through a short queue, so a huge manifest is never all in memory.
     """
-    queue: asyncio.Queue[WorkItem | None] = asyncio.Queue(maxsize=width * 2)
+    queue: asyncio.Queue[WorkGroup | None] = asyncio.Queue(maxsize=width * 2)
 
     async def produce() -> None:
         for batch in batches:
-            for item in batch:
-                await queue.put(item)
+            for group in batch:
+                await queue.put(group)
         for _ in range(width):
             await queue.put(None)
 
     async def work() -> None:
-        while (item := await queue.get()) is not None:
-            on_finished(await processor.process(item))
+        while (group := await queue.get()) is not None:
+            for record in await processor.process(group):
+                on_finished(record)
 
     tasks = [asyncio.create_task(produce()), *(asyncio.create_task(work()) for _ in range(width))]
     try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from reasonaqa.config import GenerateConfig
 from reasonaqa.engine.requests import render_context
-from reasonaqa.engine.work import FOCUS_DESCRIPTIONS, template_id_for
+from reasonaqa.engine.work import template_id_for
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
+from reasonaqa.schemas import FOCUS_AREAS
 from reasonaqa.sources.manifests import read_manifest
 
 
@@ -21,13 +22,15 @@ def template_ids(config: GenerateConfig) -> list[str]:
 
 
 def checked_templates(config: GenerateConfig) -> TemplateStore:
-    """Load and render every template once on the first clip: fail before writing anything."""
+    """Load and render every template on the first clip, asking for one question and for
+    ``per_request`` (a caption's last request may ask for fewer): fail before writing anything."""
     clip = next(iter(read_manifest(config.manifest)), None)
     if clip is None:
         raise InputError("manifest has no clips", file=config.manifest)
     store = TemplateStore(config.prompts_dir)
-    context = render_context(clip, 0, next(iter(FOCUS_DESCRIPTIONS)))
-    context |= {"question": "q", "options": ["a", "b", "c", "d"], "answer": "a"}
-    for template_id in template_ids(config):
-        store.get(template_id).render(**context)
+    for count in sorted({1, config.per_request}):
+        context = render_context(clip, 0, FOCUS_AREAS[:count])
+        context |= {"question": "q", "options": ["a", "b", "c", "d"], "answer": "a"}
+        for template_id in template_ids(config):
+            store.get(template_id).render(**context)
     return store

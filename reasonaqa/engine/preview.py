@@ -27,10 +27,10 @@ from reasonaqa.engine import loop as event_loop
 from reasonaqa.engine.item import ItemProcessor
 from reasonaqa.engine.journal import Journal
 from reasonaqa.engine.llm import CachedLLM
-from reasonaqa.engine.pool import pool_width, process_items
+from reasonaqa.engine.pool import pool_width, process_groups
 from reasonaqa.engine.preflight import checked_templates
 from reasonaqa.engine.records import EngineCounters, FinishedRecord
-from reasonaqa.engine.work import WorkItem, derive_seed, iter_work
+from reasonaqa.engine.work import WorkGroup, WorkItem, derive_seed, iter_work
 from reasonaqa.quality import checks
 from reasonaqa.schemas import LLM_CONTRACTS, McqItem
 from reasonaqa.sources.manifests import read_manifest
@@ -156,6 +156,8 @@ def preview(
 async def preview_async(
     config: GenerateConfig, count: int, backend: Backend | None = None
 ) -> list[PreviewItem]:
+    # One item a request, whatever --per-request says: each sampled item is shown on its own.
+    config = config.model_copy(update={"per_request": 1})
     templates = checked_templates(config)
     items = sample_items(iter_work(config, read_manifest(config.manifest)), count, config.seed)
     own_backend = backend is None
@@ -168,8 +170,8 @@ async def preview_async(
                 llm = CachedLLM(recorder, journal, counters)
                 processor = ItemProcessor(config, templates, llm, counters)
                 records: dict[str, FinishedRecord] = {}
-                await process_items(
-                    [items],
+                await process_groups(
+                    [[WorkGroup([item], [item]) for item in items]],
                     processor,
                     pool_width(config),
                     lambda record: records.__setitem__(record.record_id, record),

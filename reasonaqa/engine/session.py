@@ -29,7 +29,7 @@ from reasonaqa.engine.preflight import template_ids
 from reasonaqa.engine.progress import Progress
 from reasonaqa.engine.records import EngineCounters, FinishedRecord
 from reasonaqa.engine.tally import tally
-from reasonaqa.engine.work import WorkItem, count_work, iter_work
+from reasonaqa.engine.work import WorkGroup, count_work, iter_groups
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.sources.manifests import read_manifest
@@ -113,15 +113,18 @@ class RunSession:
         self.started = dt.datetime.now(dt.UTC)
         self._items_before = sum(done.values())
 
-    def pending_items(self) -> Iterator[list[WorkItem]]:
-        """Work items in manifest order, in batches, without the ones already committed."""
-        items = iter_work(self.config, read_manifest(self.config.manifest))
+    def pending_groups(self) -> Iterator[list[WorkGroup]]:
+        """Request groups in manifest order, in batches, each with its items not yet committed;
+        a group whose items are all committed is left out (its request is not asked again)."""
+        groups = iter_groups(self.config, read_manifest(self.config.manifest))
+        size = max(1, BATCH_ITEMS // self.config.per_request)
         if not self.resumed:  # nothing was committed before: every item is pending
-            yield from batched(items, BATCH_ITEMS)
+            yield from batched(groups, size)
             return
-        for batch in batched(items, BATCH_ITEMS):
-            committed = self.journal.committed_among([item.record_id for item in batch])
-            yield [item for item in batch if item.record_id not in committed]
+        for batch in batched(groups, size):
+            ids = [item.record_id for group in batch for item in group.items]
+            committed = self.journal.committed_among(ids)
+            yield [pending for group in batch if (pending := _without(group, committed))]
 
     def add(self, record: FinishedRecord) -> None:
         """Buffer a finished record; commit the buffer every ``COMMIT_EVERY`` records."""
@@ -187,6 +190,14 @@ class RunSession:
             self.journal.close()
         finally:
             self.lock.release()
+
+
+def _without(group: WorkGroup, committed: set[str]) -> WorkGroup | None:
+    """The group with only its uncommitted items pending; None when none is left."""
+    pending = [item for item in group.items if item.record_id not in committed]
+    if len(pending) == len(group.items):
+        return group
+    return WorkGroup(group.items, pending) if pending else None
 
 
 def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateConfig, int]:

@@ -1,7 +1,12 @@
-"""Work items: one per (clip, caption, task, sample), with a deterministic id, focus and seed.
+"""Work items: one per (clip, caption, task, sample), with a deterministic id, focus and seed;
+and work groups: the items one generation request serves.
 
-A clip with five captions and ``per_caption=K`` gives 5·K items per task. Focus areas rotate
-over the items of a clip so that every clip is asked about all six areas.
+A clip with five captions and ``per_caption=N`` gives 5·N items per task. Focus areas rotate
+over the items of a clip so that every clip is asked about all six areas. With
+``per_request=K`` the samples of a (clip, caption, task) are served K consecutive ones per
+request (the last request of a caption may serve fewer): consecutive samples have
+consecutive focus areas, so the K questions of a request each get their own area. A record
+id names the sample, not the request, so it means the same for every K.
 """
 
 from __future__ import annotations
@@ -55,6 +60,23 @@ class WorkItem:
         return SOURCE_NAMES[(self.clip.dataset, self.task)]
 
 
+@dataclass(slots=True)
+class WorkGroup:
+    """The items one generation request serves, and those of them still to be done.
+
+    The request is built from all of ``items`` (so it is the same request, hence the same
+    cache key, on every resume); only the ``pending`` ones (not yet committed) become records.
+    """
+
+    items: list[WorkItem]
+    pending: list[WorkItem]
+
+    @property
+    def first(self) -> WorkItem:
+        """The item whose seed and caption the request uses."""
+        return self.items[0]
+
+
 def make_record_id(
     dataset: str, clip_id: str, caption_index: int, template_id: str, sample: int
 ) -> str:
@@ -98,6 +120,19 @@ def _all_items(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkIt
                         focus=FOCUS_AREAS[turn % len(FOCUS_AREAS)],
                         seed=derive_seed(config.seed, rid),
                     )
+
+
+def iter_groups(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkGroup]:
+    """The work items (after ``--limit``) cut into request groups, every item pending."""
+    k = config.per_request
+
+    def request_of(item: WorkItem) -> tuple[int, str, int, int]:
+        # The clip object, not its key: a manifest that repeats a clip gets no merged groups.
+        return (id(item.clip), item.task, item.caption_index, item.sample_index // k)
+
+    for _, group in itertools.groupby(iter_work(config, clips), key=request_of):
+        items = list(group)
+        yield WorkGroup(items, items)
 
 
 def count_work(config: GenerateConfig, clips: Iterable[Clip]) -> int:

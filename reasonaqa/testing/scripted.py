@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from reasonaqa.backends.base import Backend, BackendError, ChatRequest, Completion
+from reasonaqa.schemas import ITEMS_KEY
 
 Reply = str | Completion | BackendError
 Script = Callable[[ChatRequest, int], Reply]
@@ -25,6 +26,10 @@ QUESTIONS = (
     "What mood does this soundscape create for a listener?",
     "Where is the person speaking most likely standing?",
     "Which weather condition fits what is heard here?",
+    "How many separate knocks does the listener count?",
+    "Does the pitch of the engine rise or fall over time?",
+    "Which instrument plays the short melody near the end?",
+    "Why does the crowd suddenly fall silent halfway through?",
 )
 OPTIONS = ("a barking dog", "a ringing telephone", "heavy rain falling", "a church organ")
 
@@ -48,12 +53,25 @@ def valid_detail(index: int) -> str:
 
 
 def valid_reply(request: ChatRequest, index: int) -> str:
-    """A valid reply for any request the engine sends, by the schema it asks for."""
+    """A valid reply for any request the engine sends, by the schema it asks for.
+
+    A request for K items (``--per-request``) gets K items with distinct questions.
+    """
     if request.schema_name == "choice":
         return json.dumps({"answer": OPTIONS[0]})
     if request.schema_name == "support":
         return json.dumps({"supported": True})
-    return valid_mcq(index) if request.schema_name == "McqItem" else valid_detail(index)
+    one = valid_mcq if request.schema_name.startswith("McqItem") else valid_detail
+    count = requested_items(request)
+    if count is None:
+        return one(index)
+    return json.dumps({ITEMS_KEY: [json.loads(one(index * count + i)) for i in range(count)]})
+
+
+def requested_items(request: ChatRequest) -> int | None:
+    """How many items a generation request asks for in a list; None for a one-item request."""
+    listed = request.schema.get("properties", {}).get(ITEMS_KEY)
+    return int(listed["minItems"]) if listed else None
 
 
 class ScriptedBackend(Backend):

@@ -44,14 +44,20 @@ def _all_rows(run: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# (items per caption, items per request): one question a request, and five.
+SHAPES = [(2, 1), (5, 5)]
+
+
+@pytest.mark.parametrize(("per_caption", "per_request"), SHAPES)
 def test_twenty_percent_faults_of_every_kind_lose_nothing(
-    tmp_path: Path, sample_manifest: Path
+    tmp_path: Path, sample_manifest: Path, per_caption: int, per_request: int
 ) -> None:
     out = tmp_path / "run"
+    shape = {"per_caption": per_caption, "per_request": per_request}
     with fault_server(rates=uniform_rates(0.2), log=tmp_path / "server.jsonl", hang_s=2.0) as url:
-        result = generate(_config(sample_manifest, out, url))
+        result = generate(_config(sample_manifest, out, url, **shape))
 
-    config = _config(sample_manifest, out, "http://unused")
+    config = _config(sample_manifest, out, "http://unused", **shape)
     total = count_work(config, read_manifest(sample_manifest))
     rows = _all_rows(out)
     assert len(rows) == total, "every record ends accepted, rejected or quarantined"
@@ -80,15 +86,15 @@ def test_twenty_percent_faults_of_every_kind_lose_nothing(
         ("rate_limit", "transport"),
     ],
 )
+@pytest.mark.parametrize("per_request", [1, 3])
 def test_items_that_keep_failing_are_quarantined_with_their_reason(
-    tmp_path: Path, sample_manifest: Path, fault: str, reason: str
+    tmp_path: Path, sample_manifest: Path, fault: str, reason: str, per_request: int
 ) -> None:
     out = tmp_path / "run"
+    shape = {"per_caption": per_request, "per_request": per_request}
     with fault_server(rates={fault: 1.0}, hang_s=1.5, retry_after_s=0) as url:
         result = generate(
-            _config(
-                sample_manifest, out, url, limit=3, max_attempts=2, timeout_s=0.5, per_caption=1
-            )
+            _config(sample_manifest, out, url, limit=3, max_attempts=2, timeout_s=0.5, **shape)
         )
     assert result.counts.quarantined == {reason: 3}
     assert result.exit_code == EXIT_QUARANTINED

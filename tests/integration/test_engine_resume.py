@@ -7,9 +7,11 @@ import random
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from reasonaqa.engine.work import derive_seed
 from reasonaqa.testing.fault_server import read_log
@@ -19,21 +21,37 @@ from reasonaqa.testing.servers import fault_server
 SEED = 7
 VOTES = 2
 KILLS = 3
-TOTAL = 336  # records of the sample manifest at --per-caption 4 with two tasks
+CAPTIONS = 42  # captions of the sample manifest; two tasks each
 
 
-def _command(manifest: Path, out: Path, url: str) -> list[str]:
+@dataclass(frozen=True)
+class Shape:
+    """Items per caption, and how many of them one generation request asks for."""
+
+    per_caption: int
+    per_request: int
+
+    @property
+    def total(self) -> int:
+        return CAPTIONS * 2 * self.per_caption
+
+
+SHAPES = [Shape(4, 1), Shape(5, 5)]
+
+
+def _command(manifest: Path, out: Path, url: str, shape: Shape) -> list[str]:
     return generate_command(
-        manifest, out, url, "--per-caption", "4", "--seed", str(SEED),
+        manifest, out, url, "--per-caption", str(shape.per_caption),
+        "--per-request", str(shape.per_request), "--seed", str(SEED),
         "--audio-votes", str(VOTES), "--grounding", "--concurrency", "2", "--shard-rows", "40",
     )  # fmt: skip
 
 
-def _kill_when(proc: subprocess.Popen[bytes], run: Path, goal: float) -> None:
+def _kill_when(proc: subprocess.Popen[bytes], run: Path, goal: float, total: int) -> None:
     """kill -9 once the journal holds ``goal`` of the reference's records, a little after."""
     deadline = time.time() + 120
     while proc.poll() is None and time.time() < deadline:
-        if len(committed_ids(run)) >= goal * TOTAL:
+        if len(committed_ids(run)) >= goal * total:
             time.sleep(random.uniform(0.0, 0.8))
             break
         time.sleep(0.05)
@@ -43,7 +61,11 @@ def _kill_when(proc: subprocess.Popen[bytes], run: Path, goal: float) -> None:
 
 
 def _seeds_of(record_ids: set[str]) -> set[int]:
-    """Every seed the engine sends for these records: generation, grounding, each vote."""
+    """Every seed the engine sends for these records: generation, grounding, each vote.
+
+    With K per request, a request goes with its first item's seed: once any item of it is
+    committed, its answer is in the journal too (both are in the same commit).
+    """
     seeds: set[int] = set()
     for rid in record_ids:
         seeds.add(derive_seed(SEED, rid))
@@ -53,15 +75,19 @@ def _seeds_of(record_ids: set[str]) -> set[int]:
     return seeds
 
 
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"per_request_{s.per_request}")
 def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
-    tmp_path: Path, sample_manifest: Path
+    tmp_path: Path, sample_manifest: Path, shape: Shape
 ) -> None:
     rng = random.Random(1234)
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
     log = tmp_path / "server.jsonl"
     with fault_server() as url:
         subprocess.run(
-            _command(sample_manifest, reference, url), check=True, timeout=300, capture_output=True
+            _command(sample_manifest, reference, url, shape),
+            check=True,
+            timeout=300,
+            capture_output=True,
         )
     with fault_server(log=log, latency_s=0.01) as url:  # a run of ~10 s to interrupt
         rounds: list[tuple[float, set[str]]] = []  # (start time, committed before it)
@@ -69,12 +95,13 @@ def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
         for round_no in range(KILLS + 1):
             rounds.append((time.time(), committed_ids(resumed)))
             proc = subprocess.Popen(
-                _command(sample_manifest, resumed, url),
+                _command(sample_manifest, resumed, url, shape),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
             if round_no < KILLS:
-                _kill_when(proc, resumed, goal=(round_no + rng.uniform(0.3, 0.9)) / (KILLS + 1))
+                goal = (round_no + rng.uniform(0.3, 0.9)) / (KILLS + 1)
+                _kill_when(proc, resumed, goal, shape.total)
                 kills += proc.returncode == -signal.SIGKILL
             proc.wait(timeout=300)
             if proc.returncode == 0:
@@ -82,7 +109,7 @@ def test_kill_nine_and_rerun_gives_the_uninterrupted_rows(
             assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
 
     assert kills >= 2, "the test must really interrupt the run"
-    assert len(committed_ids(reference)) == TOTAL
+    assert len(committed_ids(reference)) == shape.total
     pd.testing.assert_frame_equal(comparable_rows(resumed), comparable_rows(reference))
 
     # No request was answered for a record that an earlier round had already committed.

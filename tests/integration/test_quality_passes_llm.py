@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from reasonaqa.backends.openai import OpenAIBackend
-from reasonaqa.config import DEFAULT_PROMPTS_DIR, GenerateConfig
-from reasonaqa.engine.item import ItemProcessor
+from reasonaqa.config import DEFAULT_PROMPTS_DIR, LLMSettings
+from reasonaqa.engine.judges import SecondPasses
 from reasonaqa.engine.llm import CachedLLM, MemoryResponses
 from reasonaqa.engine.records import EngineCounters
-from reasonaqa.engine.work import WorkItem
 from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.schemas import Clip, DetailItem, McqItem
 from reasonaqa.testing.servers import llama_server
@@ -30,16 +28,7 @@ CLIP = Clip(
     ],
     source_rows=["1"],
 )
-ITEM = WorkItem(
-    record_id="r1",
-    clip=CLIP,
-    caption_index=0,
-    sample_index=0,
-    task="mcq",
-    template_id="mcq_expert",
-    focus="sources",
-    seed=11,
-)
+RECORD_ID = "r1"
 MCQ = McqItem(
     question="Which animal makes the loudest sound in the clip?",
     options=["a dog", "a cat", "a cow", "a horse"],
@@ -53,24 +42,23 @@ DETAIL = DetailItem(
 )
 
 
-def test_grounding_and_audio_dependence_passes_run_against_llama_cpp(tmp_path: Path) -> None:
+def test_grounding_and_audio_dependence_passes_run_against_llama_cpp() -> None:
     async def run(url: str) -> tuple[bool, bool, list[str], list[str], int]:
         backend = OpenAIBackend(url, "smollm2", concurrency=1, timeout_s=120)
         counters = EngineCounters()
-        config = GenerateConfig(
-            manifest=tmp_path / "m.jsonl", output=tmp_path / "run", audio_votes=3, grounding=True
-        )
-        processor = ItemProcessor(
+        config = LLMSettings(audio_votes=3, grounding=True)
+        passes = SecondPasses(
             config,
             TemplateStore(DEFAULT_PROMPTS_DIR),
             CachedLLM(backend, MemoryResponses(), counters),
             counters,
         )
         keys: list[str] = []
+        captions = list(CLIP.captions)
         try:
-            grounded_mcq = await processor.grounded(ITEM, MCQ, keys)
-            grounded_detail = await processor.grounded(ITEM, DETAIL, keys)
-            votes = await processor.audio_votes(ITEM, MCQ, keys)
+            grounded_mcq = await passes.grounded(RECORD_ID, captions, MCQ, keys)
+            grounded_detail = await passes.grounded(RECORD_ID, captions, DETAIL, keys)
+            votes = await passes.audio_votes(RECORD_ID, MCQ, keys)
         finally:
             await backend.aclose()
         return grounded_mcq, grounded_detail, votes, keys, counters.calls

@@ -29,15 +29,23 @@ pytestmark = pytest.mark.slow
 ARGS = ["--per-caption", "2", "--audio-votes", "1", "--grounding", "--concurrency", "4"]
 
 
-def _local(manifest: Path, out: Path, url: str) -> None:
+def _local(manifest: Path, out: Path, url: str, per_request: int = 1) -> None:
     config = fault_server_config(
-        manifest, out, url, per_caption=2, audio_votes=1, grounding=True, concurrency=4
+        manifest,
+        out,
+        url,
+        per_caption=2,
+        per_request=per_request,
+        audio_votes=1,
+        grounding=True,
+        concurrency=4,
     )
     generate(config)
 
 
-def _ray_command(manifest: Path, out: Path, url: str) -> list[str]:
-    return generate_command(manifest, out, url, *ARGS, "--ray", "local")
+def _ray_command(manifest: Path, out: Path, url: str, per_request: int = 1) -> list[str]:
+    k = ["--per-request", str(per_request)]
+    return generate_command(manifest, out, url, *ARGS, *k, "--ray", "local")
 
 
 def _env() -> dict[str, str]:
@@ -45,11 +53,14 @@ def _env() -> dict[str, str]:
     return os.environ | {"RAY_AUTH_MODE": "disabled"}
 
 
-def test_ray_run_gives_the_local_rows(tmp_path: Path, sample_manifest: Path) -> None:
+@pytest.mark.parametrize("per_request", [1, 2])
+def test_ray_run_gives_the_local_rows(
+    tmp_path: Path, sample_manifest: Path, per_request: int
+) -> None:
     with fault_server() as url:
-        _local(sample_manifest, tmp_path / "local", url)
+        _local(sample_manifest, tmp_path / "local", url, per_request)
         subprocess.run(
-            _ray_command(sample_manifest, tmp_path / "ray", url),
+            _ray_command(sample_manifest, tmp_path / "ray", url, per_request),
             check=True,
             timeout=600,
             env=_env(),

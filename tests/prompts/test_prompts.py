@@ -6,22 +6,25 @@ from pathlib import Path
 import pytest
 
 from reasonaqa.config import DEFAULT_PROMPTS_DIR
+from reasonaqa.engine.requests import render_context
 from reasonaqa.engine.work import FOCUS_DESCRIPTIONS
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
+from reasonaqa.schemas import FOCUS_AREAS, Clip
 
-CONTEXT = {
-    "captions": ["A dog barks twice in a quiet yard.", "Birds chirp while a dog barks."],
-    "caption": "A dog barks twice in a quiet yard.",
-    "focus": "sources",
-    "focus_description": FOCUS_DESCRIPTIONS["sources"],
-    "dataset": "clotho",
-}
-
-
-@pytest.mark.parametrize(
-    "template_id", ["mcq_plain", "mcq_expert", "detail_plain", "detail_expert"]
+CLIP = Clip(
+    dataset="clotho",
+    split="test",
+    clip_id="yard.wav",
+    audio_path="yard.wav",
+    captions=["A dog barks twice in a quiet yard.", "Birds chirp while a dog barks."],
+    source_rows=["1"],
 )
+CONTEXT = render_context(CLIP, 0, ["sources"])
+GENERATION_TEMPLATES = ["mcq_plain", "mcq_expert", "detail_plain", "detail_expert"]
+
+
+@pytest.mark.parametrize("template_id", GENERATION_TEMPLATES)
 def test_bundled_templates_render(template_id: str) -> None:
     template = TemplateStore(DEFAULT_PROMPTS_DIR).get(template_id)
     system, user = template.render(**CONTEXT)
@@ -33,6 +36,22 @@ def test_bundled_templates_render(template_id: str) -> None:
         or "never mention" in system["content"].lower()
     )
     assert len(template.hash) == 16
+
+
+@pytest.mark.parametrize("template_id", GENERATION_TEMPLATES)
+def test_bundled_templates_ask_for_k_questions_one_per_focus_area(template_id: str) -> None:
+    focuses = list(FOCUS_AREAS[:5])
+    one = TemplateStore(DEFAULT_PROMPTS_DIR).get(template_id).render(**CONTEXT)
+    system, user = (
+        TemplateStore(DEFAULT_PROMPTS_DIR)
+        .get(template_id)
+        .render(**render_context(CLIP, 0, focuses))
+    )
+    assert system == one[0], "the system message does not depend on K"
+    assert '"items": a list of 5 objects' in user["content"]
+    for n, focus in enumerate(focuses, 1):
+        assert f'{n}. {FOCUS_DESCRIPTIONS[focus]} (focus "{focus}")' in user["content"]
+    assert '"focus" ("sources")' in one[1]["content"] and '"items"' not in one[1]["content"]
 
 
 def test_expert_variant_differs_from_plain() -> None:
