@@ -17,9 +17,9 @@ from types import ModuleType
 
 import typer
 
-from reasonaqa import signals
 from reasonaqa.backends.base import FatalBackendError, redact_url
 from reasonaqa.cli.app import app
+from reasonaqa.engine import signals
 from reasonaqa.errors import InputError
 
 # Importing a module registers its commands on ``app``.

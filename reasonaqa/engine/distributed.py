@@ -25,10 +25,10 @@ from reasonaqa.engine.pool import pool_width, process_groups
 from reasonaqa.engine.preflight import checked_templates
 from reasonaqa.engine.records import EngineCounters, FinishedRecord
 from reasonaqa.engine.session import RunResult, RunSession
+from reasonaqa.engine.signals import kept_handlers
 from reasonaqa.engine.work import WorkGroup
 from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
-from reasonaqa.signals import kept_handlers
 from reasonaqa.storage.batches import batched
 
 UNIT_ITEMS = 64

@@ -34,13 +34,14 @@ async def generate_async(config: GenerateConfig, backend: Backend | None = None)
     own_backend = backend is None
     backend = backend or make_backend(config)
     try:
-        # Before anything is written: a wrong URL, key or model stops here (FatalBackendError).
-        note = await backend.check_endpoint()
-        if note:
-            print(f"note: {note}", file=sys.stderr)
         counters = EngineCounters()
+        # The folder first (it is ours and nobody else's: local checks, no waiting), then the
+        # endpoint: a wrong URL, key or model stops here, before any request of the run.
         session = RunSession(config, templates, backend.model, counters)
         try:
+            note = await backend.check_endpoint()
+            if note:
+                print(f"note: {note}", file=sys.stderr)
             llm = CachedLLM(backend, session.journal, counters)
             processor = ItemProcessor(config, templates, llm, counters)
             work = process_groups(

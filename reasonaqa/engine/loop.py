@@ -11,7 +11,7 @@ import gc
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from reasonaqa.signals import Interrupted, cancelling
+from reasonaqa.engine.signals import Interrupted, cancelling
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ def test_a_401_on_every_request_stops_the_run_with_the_status(
     assert not committed_ids(out) or not (RunPaths(out).quarantine).exists()
 
 
-def test_a_wrong_key_is_caught_before_anything_is_written(
+def test_a_wrong_key_is_caught_before_any_request_of_the_run(
     tmp_path: Path, sample_manifest: Path
 ) -> None:
     out = tmp_path / "run"
@@ -37,7 +37,7 @@ def test_a_wrong_key_is_caught_before_anything_is_written(
         proc, seconds = _run(generate_command(sample_manifest, out, url))
     assert proc.returncode == 2 and "401" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert not out.exists()
+    assert not committed_ids(out) and not RunPaths(out).data.exists()
     assert seconds < 60
 
 

@@ -7,7 +7,7 @@ import sys
 
 SCRIPT = """
 import multiprocessing, os, signal, time
-from reasonaqa import signals
+from reasonaqa.engine import signals
 
 signals.install()
 child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
