@@ -14,7 +14,9 @@ from typing import Any
 from reasonaqa.config import FINGERPRINT_FIELDS, GenerateConfig
 from reasonaqa.schemas import LLM_SCHEMAS
 
-FINGERPRINT_VERSION = 1
+# 2: record ids hash the clip's identity (Clotho split folder + file name, AudioCaps id + start
+# time) instead of dataset + clip id, so runs made before cannot be resumed by this version.
+FINGERPRINT_VERSION = 2
 
 
 def fingerprint_payload(

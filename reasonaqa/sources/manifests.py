@@ -56,6 +56,7 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("audio_path", pa.string(), nullable=False),
         pa.field("captions", pa.list_(pa.string()), nullable=False),
         pa.field("source_rows", pa.list_(pa.string()), nullable=False),
+        pa.field("start_time", pa.float64(), nullable=True),
     ]
 )
 
@@ -219,6 +220,7 @@ def _finish(drafts: list[_ClipDraft], kind: ManifestKind, split: str, pattern: s
                 audio_path=audio_path,
                 captions=draft.captions,
                 source_rows=draft.source_rows,
+                start_time=draft.start if kind == "audiocaps" else None,
             )
         )
     return clips
