@@ -92,7 +92,7 @@ class RunSession:
 
     def pending_items(self) -> Iterator[list[WorkItem]]:
         """Work items in manifest order, in batches, without the ones already committed."""
-        items = iter_work(self.config, read_manifest(self.config.manifest))
+        items = iter_work(self.config, read_manifest(self.config.manifest), self.journal.reseeds())
         if not self.resumed:  # nothing was committed before: every item is pending
             yield from batched(items, BATCH_ITEMS)
             return
@@ -142,12 +142,17 @@ class RunSession:
         self.journal.close()
 
 
-def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateConfig, int]:
+def release_quarantined(
+    run: Path, overrides: dict[str, Any], reseed: bool = False
+) -> tuple[GenerateConfig, int]:
     """Forget a run's quarantined records and their answers; return its saved settings.
 
     Generating again with those settings then redoes exactly the released items, asking the
     LLM afresh. ``overrides`` may change what does not shape the data (endpoint, speed).
-    Everything is checked before the journal changes.
+    ``reseed`` also gives each released item a new seed (``work.item_seed``): a model that
+    answers a seeded request the same way every time then gets a different request. The
+    record ids, the fingerprint and every other item stay as they were; the row's ``seed``
+    column says which seed was used. Everything is checked before the journal changes.
     """
     paths = RunPaths(run)
     if not paths.journal.is_file():
@@ -161,6 +166,8 @@ def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateC
         if not Path(config.manifest).is_file():
             raise InputError("the run's manifest is gone", file=config.manifest)
         quarantined = journal.quarantined()
+        if reseed:
+            journal.reseed(rid for rid, _ in quarantined)
         journal.forget_responses(key for _, keys in quarantined for key in keys)
         journal.delete_records(rid for rid, _ in quarantined)
     finally:
