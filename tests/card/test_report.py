@@ -83,7 +83,7 @@ def test_card_and_plots(run: Path) -> None:
     assert "| train | 1,200 | 300 | 24 | 1,524 |" in body
     assert "`refusal` | 41 |" in body and "ungrounded" in body
     assert "| test | 200 | 25.0% | 25.0% | 25.0% | 25.0% |" in body
-    assert "**20.0%** of checked MCQs are weak" in body
+    assert "**20.0%** of checked synthetic MCQs are weak" in body
     plots = sorted(paths.plots.glob("*.png"))
     assert [p.stem for p in plots] == [
         "answer_letters",
@@ -137,5 +137,19 @@ def test_bad_runs_are_one_line_errors(tmp_path: Path) -> None:
             {"counts": {"accepted": 0, "rejected": {}, "quarantined": 0, "duplicates_removed": 0}}
         )
     )
-    with pytest.raises(InputError, match="no Parquet shards"):
+    with pytest.raises(InputError, match="no data/ folder"):
         compute_stats(no_shards)
+
+
+def test_a_finished_run_with_no_accepted_row_gets_a_card(tmp_path: Path) -> None:
+    """No shard at all: the card says why (the rejection reasons), and stats does not refuse."""
+    empty = tmp_path / "empty"
+    RunPaths(empty).data.mkdir(parents=True)
+    counts = {"accepted": 0, "rejected": {"refusal": 5}, "quarantined": 1, "duplicates_removed": 0}
+    RunPaths(empty).run_manifest.write_text(json.dumps({"counts": counts, "model": "m"}))
+    result = run_cli(empty)
+    assert result.returncode == 0, result.stderr
+    assert "0 rows" in result.stdout
+    card = RunPaths(empty).card.read_text(encoding="utf-8")
+    assert "# empty" in card and "`refusal` | 5 |" in card
+    assert "No synthetic multiple-choice rows." in card
