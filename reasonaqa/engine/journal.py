@@ -13,10 +13,13 @@ Three tables carry all of a run's state:
 Writes are buffered and committed in chunks: a crash loses at most the last chunk, and what
 it loses is only redone, never doubled, because committed record ids are skipped on resume.
 
-Size: rows and replies are stored deflate-compressed against a preset dictionary of the QA
-row's keys (``_ROW_DICT``), request keys as 16 raw bytes each: about 0.8 KB per synthetic
-record in all instead of 2.8 KB (BENCHMARKS.md). Journals written before hold plain JSON
-text; every reader accepts both.
+Size (BENCHMARKS.md: 2.8 KB per synthetic record before, under 1 KB now): rows and replies
+are stored deflate-compressed against a preset dictionary of the QA row's keys
+(``_ROW_DICT``); a row leaves its clip's captions out, kept once per clip in ``clips``; request
+keys (16 raw bytes each) are kept only for quarantined records, the only ones ``retry-failed``
+reads them for; finish reasons only when one is not ``stop``; and finalize sorts in temporary
+tables instead of keeping indexes. Journals written before hold plain JSON text and the old
+indexes; every reader accepts both.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -49,6 +53,7 @@ _ROW_DICT = (
     b'"audio_votes":[],"grounded":true,"created_at":"2026-01-01T00:00:00.000000+00:00"}'
 )
 _ZLIB_V1 = b"\x01"  # first byte of a compressed value: raw deflate against _ROW_DICT
+_NO_CAPTIONS = b"\x02"  # the same, of a row whose captions are its clip's, in ``clips``
 _WBITS = -12  # a 4 KB window: rows are 1-2 KB, so a larger one buys nothing and costs setup
 
 _SCHEMA = """
@@ -72,12 +77,12 @@ CREATE TABLE IF NOT EXISTS records (
     row BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reseeds (record_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clips (clip_key TEXT PRIMARY KEY, captions BLOB NOT NULL);
 """
-# Finalize reads records in these orders. Built when finalize starts, not kept up while
-# records arrive: one sort then is far cheaper than a random index insert per record.
-_FINALIZE_INDEXES = """
-CREATE INDEX IF NOT EXISTS records_status ON records (status, split, order_key);
-CREATE INDEX IF NOT EXISTS records_clip ON records (status, clip_key, order_key);
+# Journals before kept these for finalize; now it sorts in temporary tables (no disk kept).
+_OLD_INDEXES = """
+DROP INDEX IF EXISTS records_status;
+DROP INDEX IF EXISTS records_clip;
 """
 
 
@@ -99,6 +104,9 @@ class Journal:
         self.db.executescript(_SCHEMA)
         self._pending_responses: list[tuple[bytes, bytes, bytes, int, int]] = []
         self._pending_records: list[FinishedRecord] = []
+        self._pending_clips: dict[str, bytes] = {}
+        # clip key -> its captions JSON as stored in ``clips`` (looked up once per session).
+        self._clip_captions: dict[str, bytes | None] = {}
         # A journal with no answers at start can only hit answers of this session, and each
         # request of a session is new (its seed or messages differ), so lookups are skipped.
         self._lookups = self.db.execute("SELECT 1 FROM responses LIMIT 1").fetchone() is not None
@@ -123,14 +131,17 @@ class Journal:
         ).fetchone()
         if row is None:
             return None
-        return Completion(orjson.loads(unpack(row[0])), orjson.loads(row[1]), row[2], row[3])
+        texts = orjson.loads(unpack(row[0]))
+        finish = orjson.loads(row[1]) if row[1] else ["stop"] * len(texts)
+        return Completion(texts, finish, row[2], row[3])
 
     def put_response(self, key: str, completion: Completion) -> None:
+        stopped = all(reason == "stop" for reason in completion.finish_reasons)
         self._pending_responses.append(
             (
                 bytes.fromhex(key),
                 pack(orjson.dumps(completion.texts)),
-                orjson.dumps(completion.finish_reasons),
+                b"" if stopped else orjson.dumps(completion.finish_reasons),
                 completion.prompt_tokens,
                 completion.completion_tokens,
             )
@@ -154,31 +165,56 @@ class Journal:
         """Write buffered responses and records in one transaction."""
         if not self._pending_responses and not self._pending_records:
             return
+        records = [self._stored(r) for r in self._pending_records]
         with self._transaction():
-            if self._pending_records:
+            if records:
                 self._bump_records_version()
+            self.db.executemany(
+                "INSERT OR IGNORE INTO clips VALUES (?, ?)", self._pending_clips.items()
+            )
             self.db.executemany(
                 "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)", self._pending_responses
             )
             self.db.executemany(
-                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (
-                        r.record_id,
-                        r.status,
-                        r.reason,
-                        r.split,
-                        r.task,
-                        r.clip_key,
-                        r.order_key,
-                        b"".join(bytes.fromhex(k) for k in r.request_keys),
-                        pack(orjson.dumps(r.row)),
-                    )
-                    for r in self._pending_records
-                ),
+                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records
             )
         self._pending_responses.clear()
         self._pending_records.clear()
+        self._pending_clips.clear()
+
+    def _stored(self, r: FinishedRecord) -> tuple[object, ...]:
+        """A record as its table row: packed row, request keys only where they are read."""
+        keys = b"".join(map(bytes.fromhex, r.request_keys)) if r.status == "quarantined" else b""
+        return (
+            r.record_id,
+            r.status,
+            r.reason,
+            r.split,
+            r.task,
+            r.clip_key,
+            r.order_key,
+            keys,
+            self._pack_row(r.clip_key, r.row),
+        )
+
+    def _pack_row(self, clip_key: str, row: dict[str, Any]) -> bytes:
+        """The row packed without its captions when they are its clip's (stored once)."""
+        captions = row.get("captions")
+        if not isinstance(captions, list):
+            return pack(orjson.dumps(row))
+        blob = orjson.dumps(captions)
+        if clip_key not in self._clip_captions:
+            stored = self.db.execute(
+                "SELECT captions FROM clips WHERE clip_key = ?", (clip_key,)
+            ).fetchone()
+            self._clip_captions[clip_key] = stored[0] if stored else None
+            if stored is None:
+                self._pending_clips[clip_key] = blob
+                self._clip_captions[clip_key] = blob
+        if self._clip_captions[clip_key] != blob:
+            return pack(orjson.dumps(row))
+        bare = orjson.dumps({k: v for k, v in row.items() if k != "captions"})
+        return _NO_CAPTIONS + pack(bare)[1:]
 
     def committed_among(self, record_ids: Sequence[str]) -> set[str]:
         """Which of these ids are already committed (queried in chunks, never all at once)."""
@@ -216,13 +252,24 @@ class Journal:
         )
 
     def index_for_finalize(self) -> None:
-        self.db.executescript(_FINALIZE_INDEXES)
+        """Drop the indexes journals before kept (finalize now sorts in temporary tables)."""
+        self.db.executescript(_OLD_INDEXES)
+
+    def _sorted(self, name: str, where: str, order: str) -> None:
+        """A TEMP table of record rowids in ``order``: a sort of keys only, like an index
+        build, without keeping an index in the journal. Read it back by its own rowid."""
+        self.db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        self.db.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT r.rowid AS ref FROM records r "
+            f"WHERE {where} ORDER BY {order}"
+        )
 
     def iter_questions_by_clip(self) -> Iterator[tuple[str, str, str]]:
         """Accepted (record_id, clip_key, question), clip by clip, in seeded order within a clip."""
+        self._sorted("by_clip", "r.status = 'accepted'", "r.clip_key, r.order_key")
         rows = self.db.execute(
-            "SELECT record_id, clip_key, row FROM records "
-            "WHERE status = 'accepted' ORDER BY clip_key, order_key"
+            "SELECT r.record_id, r.clip_key, r.row FROM temp.by_clip b "
+            "JOIN records r ON r.rowid = b.ref ORDER BY b.rowid"
         )
         return ((rid, clip, orjson.loads(unpack(row))["question"]) for rid, clip, row in rows)
 
@@ -234,23 +281,31 @@ class Journal:
 
     def iter_final(self) -> Iterator[tuple[str, bytes]]:
         """(split, row JSON) of accepted rows that are not duplicates, by split, in seeded order."""
-        rows = self.db.execute(
-            "SELECT r.split, r.row FROM records r "
-            "LEFT JOIN temp.duplicates d ON d.record_id = r.record_id "
-            "WHERE r.status = 'accepted' AND d.record_id IS NULL "
-            "ORDER BY r.split, r.order_key"
+        self._sorted(
+            "final",
+            "r.status = 'accepted' AND r.record_id NOT IN (SELECT record_id FROM temp.duplicates)",
+            "r.split, r.order_key",
         )
-        return ((split, unpack(row)) for split, row in rows)
+        rows = self.db.execute(
+            "SELECT r.split, r.row, c.captions FROM temp.final f "
+            "JOIN records r ON r.rowid = f.ref LEFT JOIN clips c ON c.clip_key = r.clip_key "
+            "ORDER BY f.rowid"
+        )
+        return ((split, unpack(row, captions)) for split, row, captions in rows)
 
     def iter_set_aside(self) -> Iterator[tuple[str, str, bytes]]:
         """(status, reason, row JSON with its reason) of rejected, quarantined, duplicate rows."""
         rows = self.db.execute(
-            "SELECT status, reason, row FROM records WHERE status != 'accepted' "
-            "UNION ALL SELECT 'rejected', d.reason, r.row "
-            "FROM temp.duplicates d JOIN records r ON r.record_id = d.record_id "
-            "ORDER BY 1"
+            "SELECT r.status, r.reason, r.row, c.captions FROM records r "
+            "LEFT JOIN clips c ON c.clip_key = r.clip_key WHERE r.status != 'accepted' "
+            "UNION ALL SELECT 'rejected', d.reason, r.row, c.captions FROM temp.duplicates d "
+            "JOIN records r ON r.record_id = d.record_id "
+            "LEFT JOIN clips c ON c.clip_key = r.clip_key ORDER BY 1"
         )
-        return ((status, reason, _with_reason(unpack(row), reason)) for status, reason, row in rows)
+        return (
+            (status, reason, _with(unpack(row, captions), "reason", reason))
+            for status, reason, row, captions in rows
+        )
 
     def quarantined(self) -> list[tuple[str, list[str]]]:
         rows = self.db.execute(
@@ -283,9 +338,11 @@ class Journal:
         with self._transaction():
             self.db.execute("DELETE FROM records")
             self.db.execute("DELETE FROM reseeds")
+            self.db.execute("DELETE FROM clips")
             self.db.execute("DELETE FROM meta")
             # Keep counting on: a finalize stamp of the old records must never match again.
             self.set_meta("records_version", str(version + 1))
+        self._clip_captions.clear()
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -301,19 +358,26 @@ def pack(data: bytes) -> bytes:
     return _ZLIB_V1 + packer.compress(data) + packer.flush()
 
 
-def unpack(value: bytes | str) -> bytes:
-    """A stored JSON value as bytes: compressed (this version) or plain text (journals before)."""
+def unpack(value: bytes | str, captions: bytes | None = None) -> bytes:
+    """A stored JSON value as bytes: compressed (this version) or plain text (journals before).
+
+    A row stored without its clip's captions gets ``captions`` (the JSON list) back.
+    """
     if isinstance(value, str):
         return value.encode()
-    if value[:1] == _ZLIB_V1:
+    if value[:1] in (_ZLIB_V1, _NO_CAPTIONS):
         unpacker = zlib.decompressobj(_WBITS, _ROW_DICT)
-        return unpacker.decompress(value[1:]) + unpacker.flush()
+        data = unpacker.decompress(value[1:]) + unpacker.flush()
+        if value[:1] == _NO_CAPTIONS:
+            return _with(data, "captions", captions if captions is not None else b"[]")
+        return data
     return bytes(value)
 
 
-def _with_reason(row: bytes, reason: str | None) -> bytes:
-    """The row JSON object with a ``reason`` member added (rows are objects: ``{...}``)."""
-    return row[:-1] + b',"reason":' + orjson.dumps(reason) + b"}"
+def _with(row: bytes, name: str, value: object) -> bytes:
+    """The JSON object ``row`` with member ``name`` added; bytes values are JSON already."""
+    encoded = value if isinstance(value, bytes) else orjson.dumps(value)
+    return row[:-1] + b',"' + name.encode() + b'":' + encoded + b"}"
 
 
 def _request_keys(value: bytes | str) -> list[str]:
