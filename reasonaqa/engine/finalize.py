@@ -66,7 +66,7 @@ def finalize(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResu
     stamped = finalized_result(journal, paths, shard_rows)
     if stamped is not None:
         return stamped
-    journal.index_for_finalize()
+    journal.prepare_finalize()
     result = FinalizeResult()
     duplicates = list(_find_duplicates(journal))
     journal.mark_duplicates(duplicates)

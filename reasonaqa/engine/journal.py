@@ -251,7 +251,7 @@ class Journal:
             "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
-    def index_for_finalize(self) -> None:
+    def prepare_finalize(self) -> None:
         """Drop the indexes journals before kept (finalize now sorts in temporary tables)."""
         self.db.executescript(_OLD_INDEXES)
 
