@@ -165,7 +165,7 @@ def worker_main(args: argparse.Namespace) -> None:
     if args.worker == "engine":
         # Imports are not the engine's speed. pyarrow imports pandas (when installed) on its
         # first conversion, which finalize makes, so that import is made here too.
-        from reasonaqa.engine import run  # noqa: F401
+        from reasonaqa.engine import generate  # noqa: F401
 
         with contextlib.suppress(ImportError):
             import pandas  # noqa: F401

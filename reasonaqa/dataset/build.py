@@ -35,7 +35,6 @@ from typing import Any
 import pyarrow as pa
 
 from reasonaqa import __version__
-from reasonaqa.card.report import write_report
 from reasonaqa.config import GenerateConfig
 from reasonaqa.dataset.importers.captions import caption_rows
 from reasonaqa.dataset.merge import (
@@ -124,6 +123,8 @@ def build(
     )
     summary = _summary(recipe, plan, stats, runs, configs, stamp)
     _write_json(paths.run_manifest, summary)
+    from reasonaqa.card.report import write_report  # matplotlib: only when there is a card
+
     write_report(out)
     return BuildResult(exit_code, summary, runs, reused)
 

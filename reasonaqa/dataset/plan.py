@@ -46,6 +46,7 @@ from reasonaqa.errors import InputError
 from reasonaqa.schemas import Clip
 from reasonaqa.sources.identity import (
     KNOWN_CLOTHO_NAME_REUSE,
+    clip_identity,
     clip_key,
     normalise_name,
     output_split,
@@ -54,7 +55,6 @@ from reasonaqa.sources.identity import (
 )
 from reasonaqa.sources.manifests import build_manifest, read_manifest
 
-ALL_SPLITS = "*"
 LEAK_KEEP_ORDER = ("test", "val", "train")  # evaluation splits keep a leaking clip first
 ClipsPart = SyntheticPart | CaptionsPart
 
@@ -66,7 +66,7 @@ class Resolution:
     key: str
     dataset: str
     folder: str
-    name: str  # as the caption CSV spells it; the normalised name when no caption clip has it
+    name: str  # as the caption CSV spells it; else as first seen, without outer blanks
     start: float | None
     matched: bool  # a caption clip of this build has it
 
@@ -78,13 +78,14 @@ class Catalog:
         self.clips: dict[str, Resolution] = {}
         self._youtube: dict[str, list[Resolution]] = {}
         self._cache: dict[tuple[str, str, str], Resolution] = {}
+        self._spellings: dict[str, str] = {}  # key of a clip no caption file has -> its name
 
     def add(self, clip: Clip) -> Resolution:
-        folder = source_folder(clip.dataset, clip.split)
-        key = clip_key(clip.dataset, folder, clip.clip_id, clip.start_time)
+        key = clip_identity(clip)
         known = self.clips.get(key)
         if known is not None:
             return known
+        folder = source_folder(clip.dataset, clip.split)
         found = Resolution(key, clip.dataset, folder, clip.clip_id, clip.start_time, True)
         self.clips[key] = found
         if clip.dataset == "audiocaps":
@@ -103,7 +104,11 @@ class Catalog:
         else:
             found = self.clips.get(clip_key(dataset, folder, name))
         if found is None:
-            found = Resolution(clip_key(dataset, folder, name), dataset, folder, name, None, False)
+            # Inner blanks can be real (Clotho has "Kitchen sink  open tap and washing.wav"),
+            # outer ones are not: the first spelling seen, stripped, names the clip's file.
+            key = clip_key(dataset, folder, name)
+            spelled = self._spellings.setdefault(key, raw.strip())
+            found = Resolution(key, dataset, folder, spelled, None, False)
         self._cache[cache_key] = found
         return found
 
@@ -174,11 +179,12 @@ class Plan:
             return table.append_column(KEY_COLUMNS[0], pa.nulls(0, pa.string())).append_column(
                 KEY_COLUMNS[1], pa.nulls(0, pa.string())
             )
+        paths = pc.fill_null(table["audio_path"], "")
         combos = pc.binary_join_element_wise(
-            table["dataset"], table["split"], table["clip_id"], table["audio_path"], "\x1f"
+            table["dataset"], table["split"], table["clip_id"], paths, "\x1f"
         )
         distinct = pc.unique(combos)
-        keys, names, paths, drop, reasons = [], [], [], [], []
+        keys, names, layout, drop, reasons = [], [], [], [], []
         for combo in distinct.to_pylist():
             dataset, split, clip_id, audio_path = combo.split("\x1f")
             found = self._resolve(dataset, clip_id, audio_path, split)
@@ -186,11 +192,11 @@ class Plan:
             reason = self.dropped_reason(found.key, out_split)
             keys.append(found.key)
             names.append(found.name)
-            paths.append(self.audio_path(found, out_split))
+            layout.append(self.audio_path(found, out_split))
             drop.append(reason is not None)
             reasons.append(reason)
         index = pc.index_in(combos, value_set=distinct)
-        for column, values in (("clip_id", names), ("audio_path", paths)):
+        for column, values in (("clip_id", names), ("audio_path", layout)):
             position = table.schema.get_field_index(column)
             table = table.set_column(position, column, pa.array(values).take(index))
         table = table.append_column(KEY_COLUMNS[0], pa.array(keys, pa.string()).take(index))
@@ -227,23 +233,19 @@ class Plan:
         return self.catalog.resolve(dataset, clip_id, folder)
 
     def _clip_dropped(self, clip: Clip) -> bool:
-        folder = source_folder(clip.dataset, clip.split)
-        key = clip_key(clip.dataset, folder, clip.clip_id, clip.start_time)
         split = output_split(clip.split) or clip.split
-        return self.dropped_reason(key, split) is not None
+        return self.dropped_reason(clip_identity(clip), split) is not None
 
     def dropped_reason(self, key: str, split: str) -> str | None:
-        splits = self.dropped.get(key)
-        if not splits:
-            return None
-        return splits.get(split) or splits.get(ALL_SPLITS)
+        """Why the plan leaves clip ``key`` out of ``split`` (exclude, split_leak...), if so."""
+        return self.dropped.get(key, {}).get(split)
 
 
 def make_plan(recipe: Recipe, inputs: dict[str, Any]) -> Plan:
     """Read every source of the recipe, identify and split-check every clip, decide drops.
 
-    Raises ``SplitLeakError`` (every leak) under ``split_leaks: fail``; the caller writes
-    ``plan.report`` first either way. ``inputs`` (file hashes) goes into the report as is.
+    Leaks under ``split_leaks: fail`` are decided ``fail`` in ``plan.report`` (see
+    ``failing_leaks``); the caller stops on them. ``inputs`` goes into the report as is.
     """
     plan = Plan(recipe, guard=SplitGuard(recipe.audio_root))
     cache: dict[tuple[Any, ...], list[Clip]] = {}

@@ -24,6 +24,7 @@ indexes; every reader accepts both.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -105,8 +106,9 @@ class Journal:
         self._pending_responses: list[tuple[bytes, bytes, bytes, int, int]] = []
         self._pending_records: list[FinishedRecord] = []
         self._pending_clips: dict[str, bytes] = {}
-        # clip key -> its captions JSON as stored in ``clips`` (looked up once per session).
-        self._clip_captions: dict[str, bytes | None] = {}
+        # clip key -> digest of its captions JSON as stored in ``clips`` (looked up once per
+        # clip and session). Digests, not the JSON: orjson's bytes each hold a 4 KB buffer.
+        self._clip_captions: dict[str, bytes] = {}
         # A journal with no answers at start can only hit answers of this session, and each
         # request of a session is new (its seed or messages differ), so lookups are skipped.
         self._lookups = self.db.execute("SELECT 1 FROM responses LIMIT 1").fetchone() is not None
@@ -203,15 +205,15 @@ class Journal:
         if not isinstance(captions, list):
             return pack(orjson.dumps(row))
         blob = orjson.dumps(captions)
+        digest = _digest(blob)
         if clip_key not in self._clip_captions:
             stored = self.db.execute(
                 "SELECT captions FROM clips WHERE clip_key = ?", (clip_key,)
             ).fetchone()
-            self._clip_captions[clip_key] = stored[0] if stored else None
             if stored is None:
                 self._pending_clips[clip_key] = blob
-                self._clip_captions[clip_key] = blob
-        if self._clip_captions[clip_key] != blob:
+            self._clip_captions[clip_key] = digest if stored is None else _digest(stored[0])
+        if self._clip_captions[clip_key] != digest:
             return pack(orjson.dumps(row))
         bare = orjson.dumps({k: v for k, v in row.items() if k != "captions"})
         return _NO_CAPTIONS + pack(bare)[1:]
@@ -372,6 +374,10 @@ def unpack(value: bytes | str, captions: bytes | None = None) -> bytes:
             return _with(data, "captions", captions if captions is not None else b"[]")
         return data
     return bytes(value)
+
+
+def _digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 def _with(row: bytes, name: str, value: object) -> bytes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from reasonaqa.config import GenerateConfig
 from reasonaqa.schemas import FOCUS_AREAS, Clip
-from reasonaqa.sources.identity import clip_key, source_folder
+from reasonaqa.sources.identity import clip_identity
 
 FOCUS_DESCRIPTIONS: dict[str, str] = {
     "sound_events": "the sound events: what happens in the clip and in which order",
@@ -57,12 +57,6 @@ class WorkItem:
     @property
     def source(self) -> str:
         return SOURCE_NAMES[(self.clip.dataset, self.task)]
-
-
-def clip_identity(clip: Clip) -> str:
-    """``sources.identity.clip_key`` of a manifest clip."""
-    folder = source_folder(clip.dataset, clip.split)
-    return clip_key(clip.dataset, folder, clip.clip_id, clip.start_time)
 
 
 def make_record_id(clip: str, caption_index: int, template_id: str, sample: int) -> str:

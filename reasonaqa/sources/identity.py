@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from reasonaqa.schemas import Clip
+
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
 # Source split names and the output split each belongs to.
 SPLIT_ALIASES: dict[str, str] = {
@@ -94,6 +96,13 @@ def clip_key(dataset: str, folder: str, name: str, start: float | None = None) -
         base = f"audiocaps:{normalise_name(name)}"
         return base if start is None else f"{base}@{start:g}"
     return f"{dataset}:{folder}/{normalise_name(name)}"
+
+
+def clip_identity(clip: Clip) -> str:
+    """The identity key of a manifest clip: its split names its source split folder."""
+    return clip_key(
+        clip.dataset, source_folder(clip.dataset, clip.split), clip.clip_id, clip.start_time
+    )
 
 
 def key_name(key: str) -> str:
