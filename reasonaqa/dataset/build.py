@@ -110,7 +110,7 @@ def build(
             state = run_state(config)
         versions[name] = (expected, state.records_version if state is not None else 0)
 
-    stamp = _stamp(recipe, inputs, versions)
+    stamp = _stamp(inputs, versions)
     previous = _read_json(paths.run_manifest)
     exit_code = max((run.exit_code for run in runs.values()), default=0)
     if previous.get("stamp") == stamp and paths.data.is_dir() and paths.card.is_file():
@@ -240,13 +240,11 @@ def _existing_stream(part: ExistingPart, plan: Plan) -> PartStream:
 # -- summary ---------------------------------------------------------------------------------
 
 
-def _stamp(recipe: Recipe, inputs: dict[str, Any], versions: dict[str, tuple[str, int]]) -> str:
-    """What the merged output depends on: plan inputs, the whole recipe, each part's records."""
-    blob = json.dumps(
-        [inputs["stamp"], recipe.model_dump(mode="json"), versions],
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+def _stamp(inputs: dict[str, Any], versions: dict[str, tuple[str, int]]) -> str:
+    """What the merged output depends on: the plan's inputs (the recipe less its generation
+    settings, the files) and each synthetic part's fingerprint and records version. A moved
+    endpoint or another concurrency changes neither, so it merges nothing again."""
+    blob = json.dumps([inputs["stamp"], versions], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

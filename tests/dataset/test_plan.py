@@ -171,7 +171,11 @@ def test_a_finished_build_reruns_without_generating_finalizing_or_merging(
     monkeypatch.setattr(finalize_module, "_write_final", refuse)
     url, log = server
     before = _requests(log)
-    result = build(_recipe(dropped.parent, url, split_leaks="drop"), dropped, progress=False)
+    # Another concurrency changes how a build runs, not what it holds: still nothing to do.
+    recipe = _recipe(
+        dropped.parent, url, split_leaks="drop", generation={"backend": "openai", "concurrency": 3}
+    )
+    result = build(recipe, dropped, progress=False)
     assert not result.merged
     assert result.reused == {"clotho-train", "clotho-val", "clotho-test", "ac-val", "ac-test"}
     assert _requests(log) == before
