@@ -20,7 +20,8 @@ from reasonaqa.testing.fault_server import FAULT_KINDS, uniform_rates
 from reasonaqa.testing.runs import fault_server_config
 from reasonaqa.testing.servers import fault_server
 
-QUARANTINE_REASONS = {"transport", "timeout", "schema", "semantic", "length"}
+# Every reason an item can be quarantined for (a judge reply unreadable twice included).
+QUARANTINE_REASONS = {"transport", "timeout", "schema", "semantic", "length", "judge_unreadable"}
 
 
 def _config(manifest: Path, out: Path, url: str, **overrides: object) -> GenerateConfig:
