@@ -34,6 +34,9 @@ class Clip(BaseModel):
     audio_path: str
     captions: list[Text] = Field(min_length=1)
     source_rows: list[str] = Field(description="ids of the CSV rows this clip came from")
+    start_time: float | None = Field(
+        None, description="AudioCaps: seconds into the YouTube video (part of the clip's identity)"
+    )
 
 
 # --- What the LLM must return -------------------------------------------------------------

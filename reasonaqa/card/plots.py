@@ -46,7 +46,9 @@ def answer_letters(stats: Stats) -> Figure | None:
     return fig
 
 
-def composition(stats: Stats) -> Figure:
+def composition(stats: Stats) -> Figure | None:
+    if not stats["rows"]:
+        return None
     panels = [
         ("Rows per task (stacked by split)", None),
         ("Rows per focus area", stats["by_focus"]),
@@ -103,7 +105,9 @@ def rejections(stats: Stats) -> Figure | None:
     return fig
 
 
-def lengths(stats: Stats) -> Figure:
+def lengths(stats: Stats) -> Figure | None:
+    if not stats["rows"]:
+        return None
     fig = Figure(figsize=(11, 4), layout="constrained")
     q_ax, a_ax = fig.subplots(1, 2)
     question = np.array(stats["question_words"]["histogram"])

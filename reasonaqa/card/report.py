@@ -1,11 +1,15 @@
-"""The dataset card (README.md in the Hugging Face style) and plots of a finished run.
+"""The dataset card (README.md in the Hugging Face style) and plots of a finished run or build.
 
-Both go where ``RunPaths`` says (``RUN/_card/``); exported, the card becomes the README.md
-beside ``data/``, so its ``data_files`` globs are relative to the run folder.
+Both go where ``RunPaths`` says (``RUN/_card/``). The card is built with ``huggingface_hub``'s
+card classes: ``DatasetCardData`` writes the YAML metadata (license, configs, size...),
+``DatasetCard`` joins it to the Markdown body. ``reasonaqa export hf`` renders the same card
+for its own folder (``CardTarget``): its columns, its split names in every path, its plots
+beside it, and a loading snippet that runs there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +19,84 @@ from reasonaqa.engine.counts import usd
 from reasonaqa.quality.checks import REASONS
 from reasonaqa.quality.dedup import DUPLICATE_REASONS
 from reasonaqa.quality.passes import PASS_REASONS
-from reasonaqa.schemas import LETTERS
+from reasonaqa.schemas import LETTERS, QA_COLUMNS
 from reasonaqa.storage.atomic import write_text_atomic
 from reasonaqa.storage.layout import RunPaths
 
-__all__ = ["compute_stats", "render_card", "write_report"]
+__all__ = ["CardTarget", "compute_stats", "render_card", "write_report"]
 
 REASON_TEXT: dict[str, str] = {**REASONS, **PASS_REASONS, **DUPLICATE_REASONS}
 PLOT_TITLES = {
     "composition": "Rows per task, focus area and source",
-    "answer_letters": "Position of the correct option",
+    "answer_letters": "Position of the correct option (synthetic MCQs)",
     "rejections": "Items not shipped, by reason",
     "lengths": "Question and answer lengths",
     "second_passes": "Grounding and audio dependence",
 }
+# What ``datasets`` calls each split: it reads ``val-*`` files as "validation".
+HF_SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
+LICENSE_NAME = "reasonaqa-mixed-sources"
+GLOSSARY: dict[str, str] = {
+    "AudioCaps-MCQ": "synthetic four-option questions written from AudioCaps captions",
+    "AudioCaps-Detail": "synthetic open questions with detailed answers, from AudioCaps captions",
+    "Clotho-MCQ": "synthetic four-option questions written from Clotho captions",
+    "Clotho-Detail": "synthetic open questions with detailed answers, from Clotho captions",
+    "AudioCaps-captions": "captioning: one AudioCaps human caption is the answer",
+    "Clotho-captions": "captioning: one Clotho human caption is the answer",
+    "ClothoAQA": "ClothoAQA yes/no and one-word questions, the majority of three annotators",
+    "CLE": "Clotho entailment (Audio Entailment): is a hypothesis true, false, plausible?",
+    "ACE": "AudioCaps entailment (Audio Entailment), same four options",
+    "ACD-1": "AudioCaps difference (ADIFF): how two audios differ, in a few words",
+    "ACD-2": "AudioCaps difference (ADIFF), in a sentence",
+    "ACD-3": "AudioCaps difference (ADIFF), in detail",
+    "CLD-1": "Clotho difference (ADIFF): how two audios differ, in a few words",
+    "CLD-2": "Clotho difference (ADIFF), in a sentence",
+    "CLD-3": "Clotho difference (ADIFF), in detail",
+}
+COLUMN_TEXT: dict[str, str] = {
+    "record_id": "stable id of the row",
+    "origin": "`synthetic` (written by the LLM) or `existing` (imported QA)",
+    "source": "the subset (glossary below)",
+    "dataset": "`audiocaps` or `clotho`",
+    "split": "`train`, `val` or `test`",
+    "clip_id": "the clip: AudioCaps YouTube id, or Clotho file name as its caption CSV spells it",
+    "audio_path": "the clip's audio file, relative to the audio root",
+    "captions": "the clip's human captions",
+    "task": "`mcq`, `detail`, `caption`, `aqa` or `difference`",
+    "question": "the question, or the captioning / difference instruction",
+    "answer": "the answer; for MCQ the option text, never the letter",
+    "options": "the four options (MCQ only)",
+    "answer_letter": "the correct option's letter, a-d (MCQ only)",
+    "focus": "the focus area a synthetic question was asked about",
+    "clip_id_2": "difference rows: the second clip",
+    "audio_path_2": "difference rows: the second clip's audio file",
+    "captions_2": "difference rows: the second clip's caption",
+    "caption_index": "which caption a synthetic question or captioning row came from",
+    "sample_index": "which sample of that caption and task",
+    "agreement": "ClothoAQA: share of annotators who gave the answer",
+    "raw": "the LLM's reply the row was parsed from",
+    "model": "the LLM that wrote the row",
+    "template_id": "the prompt template",
+    "template_hash": "hash of that template's text",
+    "seed": "the request's seed",
+    "audio_contribution": "`weak` when the question is answered right without audio, else `strong`",
+    "audio_votes": "the options picked without captions or audio",
+    "grounded": "whether the grounding pass agreed with the answer",
+    "created_at": "when the row was generated",
+}
+
+
+@dataclass(frozen=True)
+class CardTarget:
+    """Where a card is read: its columns (QA name -> shown name) and split file names."""
+
+    columns: dict[str, str] = field(default_factory=lambda: {c: c for c in QA_COLUMNS})
+    file_splits: dict[str, str] = field(default_factory=lambda: {s: s for s in HF_SPLIT_NAMES})
+    export: bool = False  # the HF export folder, not a run or build folder
+
+    def split_name(self, split: str) -> str:
+        """A split as readers of this folder see it (the export's files say ``validation``)."""
+        return HF_SPLIT_NAMES.get(split, split) if self.export else split
 
 
 def write_report(run_root: Path, stats: dict[str, Any] | None = None) -> None:
@@ -41,47 +109,58 @@ def write_report(run_root: Path, stats: dict[str, Any] | None = None) -> None:
     plots = write_plots(stats, paths.plots)
     card_dir = paths.card.parent
     relative = {name: path.relative_to(card_dir).as_posix() for name, path in plots.items()}
-    write_text_atomic(paths.card, render_card(stats, relative, name=paths.root.name))
+    write_text_atomic(paths.card, render_card(stats, relative))
 
 
-def render_card(stats: dict[str, Any], plots: dict[str, str], name: str) -> str:
-    """The card's Markdown: YAML front matter, then one section per topic."""
+def render_card(
+    stats: dict[str, Any], plots: dict[str, str], target: CardTarget | None = None
+) -> str:
+    """The card: ``DatasetCardData`` metadata, then one Markdown section per topic."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    target = target or CardTarget()
+    data = DatasetCardData(
+        language=["en"],
+        license="other",
+        license_name=LICENSE_NAME,
+        pretty_name=stats["name"],
+        task_categories=["question-answering"],
+        tags=["audio", "audio-question-answering", "synthetic"],
+        size_categories=[_size_category(stats["rows"])],
+        configs=[{"config_name": "default", "data_files": _data_files(stats, target)}],
+    )
     sections = [
-        _front_matter(stats),
-        _overview(stats, name),
-        _structure(stats),
+        _overview(stats),
+        _settings(stats),
+        _structure(stats, target),
+        _examples(stats, target),
         _composition(stats),
+        _build(stats),
         _quality(stats),
-        _balance(stats),
+        _balance(stats, target),
         _second_passes(stats),
         _lengths(stats),
         _plots(plots),
         _limitations(),
     ]
-    return "\n\n".join(s.strip("\n") for s in sections) + "\n"
+    body = "\n\n".join(s.strip("\n") for s in sections if s.strip())
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}\n"))
 
 
-def _front_matter(stats: dict[str, Any]) -> str:
-    lines = [
-        "---",
-        "language:",
-        "- en",
-        "license: other",
-        "task_categories:",
-        "- question-answering",
-        "tags:",
-        "- audio",
-        "- audio-question-answering",
-        "- synthetic",
-        "size_categories:",
-        f"- {_size_category(stats['rows'])}",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
+def _splits(stats: dict[str, Any]) -> list[str]:
+    """The run's splits, train, val and test first."""
+    order = list(HF_SPLIT_NAMES)
+    return sorted(stats["by_split"], key=lambda s: (order.index(s) if s in order else 3, s))
+
+
+def _data_files(stats: dict[str, Any], target: CardTarget) -> list[dict[str, str]]:
+    return [
+        {
+            "split": HF_SPLIT_NAMES.get(split, split),
+            "path": f"data/{target.file_splits.get(split, split)}-*.parquet",
+        }
+        for split in _splits(stats)
     ]
-    for split in stats["by_split"]:
-        lines += [f"  - split: {split}", f"    path: data/{split}-*.parquet"]
-    return "\n".join([*lines, "---"])
 
 
 def _size_category(rows: int) -> str:
@@ -97,16 +176,17 @@ def _size_category(rows: int) -> str:
     return "n>10M"
 
 
-def _overview(stats: dict[str, Any], name: str) -> str:
+def _overview(stats: dict[str, Any]) -> str:
     model = f" written by `{stats['model']}`" if stats.get("model") else ""
     run = stats["run"]
+    datasets = _datasets(stats) or "AudioCaps or Clotho"
     return f"""
-# {name}: audio question answering from human captions
+# {stats["name"]}
 
-{stats["rows"]:,} question-answer rows about {_datasets(stats)} audio clips in the style of
-ReasonAQA (the training set of the Mellow audio-language model). Synthetic rows were{model}
-from the clips' human captions: the model never heard the audio, so every question is meant
-to be answerable by listening.
+{stats["rows"]:,} audio question-answer rows about {datasets} clips in the style of ReasonAQA
+(the training set of the Mellow audio-language model). Synthetic rows were{model} from the
+clips' human captions: the model never heard the audio, so every question is meant to be
+answerable by listening.
 
 {_numbers(run)}
 
@@ -147,45 +227,172 @@ def _datasets(stats: dict[str, Any]) -> str:
     return " and ".join(names.get(d, d) for d in sorted(stats["by_dataset"]))
 
 
-def _structure(stats: dict[str, Any]) -> str:
+def _settings(stats: dict[str, Any]) -> str:
+    settings = stats.get("settings") or {}
+    if not settings:
+        return ""
+    labels = {
+        "model": "model",
+        "backend": "backend",
+        "variant": "prompt variant",
+        "temperature": "temperature",
+        "top_p": "top-p",
+        "max_tokens": "max tokens",
+        "seed": "run seed (per-record seeds derive from it)",
+        "grounding": "grounding pass",
+        "audio_votes": "audio-dependence votes per MCQ",
+        "reasonaqa_version": "reasonaqa version",
+    }
+    rows = [[text, f"`{settings[key]}`"] for key, text in labels.items() if key in settings]
+    return f"## Generation settings\n\n{_table(['setting', 'value'], rows)}"
+
+
+def _structure(stats: dict[str, Any], target: CardTarget) -> str:
     tasks = list(stats["by_task"])
     rows = [
-        [split, *(f"{counts.get(t, 0):,}" for t in tasks), f"{sum(counts.values()):,}"]
-        for split, counts in stats["by_split_task"].items()
+        [
+            target.split_name(split),
+            *(f"{counts.get(t, 0):,}" for t in tasks),
+            f"{sum(counts.values()):,}",
+        ]
+        for split in _splits(stats)
+        for counts in [stats["by_split_task"][split]]
     ]
+    columns = "\n".join(
+        f"- `{shown}`: {COLUMN_TEXT.get(name, '')}" for name, shown in target.columns.items()
+    )
     return f"""
 ## Dataset structure
 
-Splits follow the source datasets' own splits, so a clip never appears in two splits.
+Splits follow the source datasets' own splits, so a clip never appears in two splits. Files
+are `data/<split>-NNNNN.parquet`.
 
 {_table(["split", *tasks, "total"], rows)}
 
-Main columns: `question`; `answer` (for MCQ the option text, never the letter); `options`
-(four strings, MCQ only) and `answer_letter` (a-d); `task` (`mcq`, `detail`, `caption`,
-`aqa`, `difference`); `focus` (the focus area of a synthetic question); `source` (the
-subset, e.g. `AudioCaps-MCQ`); `dataset`, `split`, `clip_id`, `audio_path`, `captions`;
-`grounded` and `audio_contribution` / `audio_votes` (the second-pass checks below); and
-provenance (`model`, `template_id`, `template_hash`, `seed`, `raw`). Audio is not included:
-`audio_path` is relative to the AudioCaps / Clotho audio folders.
+Columns:
+
+{columns}
+
+Audio is not included: `audio_path` is relative to an audio root laid out as the paths show
+(Mellow's release layout by default, `AudioCapsLarger/<split>/Y<id>.wav` and
+`ClothoV21/<development|validation|evaluation>/<name>`).
 
 ```python
-import pandas as pd
-train = pd.read_parquet("data", filters=[("split", "==", "{next(iter(stats["by_split"]))}")])
-# or: datasets.load_dataset("parquet", data_dir="data")
+{_snippet(stats, target)}
 ```
 """
 
 
+def _snippet(stats: dict[str, Any], target: CardTarget) -> str:
+    first = next(iter(_splits(stats)), "train")
+    if target.export:
+        prefix = target.file_splits.get(first, first)
+        return f"""import glob
+
+import datasets
+import pandas as pd
+
+# In this folder (or datasets.load_dataset("<user>/<name>") once on the Hub):
+splits = datasets.load_dataset("parquet", data_dir=".")
+rows = pd.concat(map(pd.read_parquet, sorted(glob.glob("data/{prefix}-*.parquet"))))
+print(rows[["question", "{target.columns.get("answer", "answer")}", "source"]].head())"""
+    return f"""import pandas as pd
+
+# In the run or build folder: every split, with its `split` column.
+rows = pd.read_parquet("data")
+{first} = rows[rows.split == "{first}"]
+print({first}[["question", "answer", "source"]].head())
+# or: datasets.load_dataset("parquet", data_dir="data")"""
+
+
+def _examples(stats: dict[str, Any], target: CardTarget) -> str:
+    examples = stats.get("examples") or {}
+    if not examples:
+        return ""
+    items = []
+    for task, row in examples.items():
+        audio = row["audio_path"] + (f" + {row['audio_path_2']}" if row.get("audio_path_2") else "")
+        lines = [f"- **{task}** (`{row['source']}`, {row['origin']}, audio `{audio}`)"]
+        lines.append(f"  - question: {_clip(row['question'], 300)}")
+        if row.get("options"):
+            options = zip(LETTERS, row["options"], strict=False)
+            lines.append("  - options: " + " · ".join(f"{ltr}) {text}" for ltr, text in options))
+        letter = f"{row['answer_letter']}) " if row.get("answer_letter") else ""
+        lines.append(f"  - answer: {letter}{_clip(row['answer'], 300)}")
+        items.append("\n".join(lines))
+    return "## Examples, one per task\n\n" + "\n".join(items)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _composition(stats: dict[str, Any]) -> str:
     focus = [[k, f"{v:,}"] for k, v in stats["by_focus"].items()]
-    sources = [[k, f"{v:,}"] for k, v in stats["by_source"].items()]
+    sources = [[k, f"{v:,}", GLOSSARY.get(k, "")] for k, v in stats["by_source"].items()]
     return f"""
 ## Composition
 
 {_table(["focus area", "rows"], focus)}
 
-{_table(["source subset", "rows"], sources)}
+Subsets (the `source` column):
+
+{_table(["subset", "rows", "what it is"], sources)}
 """
+
+
+def _build(stats: dict[str, Any]) -> str:
+    """A build's plan: clip identity, names matched after normalisation, leaks, exclusions."""
+    build = stats.get("build")
+    if not build:
+        return ""
+    identity, plan = build["identity"], build["plan"]
+    lines = [
+        "## Clips, identities and splits",
+        "",
+        "A clip is its dataset, source split folder and file name (AudioCaps: YouTube id and"
+        " start time); names are compared after whitespace normalisation. Every clip was"
+        " checked to lie in one split before any question was generated.",
+        "",
+        f"- Rows matched to a caption clip only after whitespace normalisation:"
+        f" {identity.get('normalised_rows', 0):,} ({identity.get('normalised_names', 0):,}"
+        " spellings; each is listed in `_plan.json`).",
+        f"- Imported rows that match no caption clip of this build:"
+        f" {identity.get('unmatched_rows', 0):,} ({identity.get('unmatched_clips', 0):,} clips)"
+        + _per_part(identity.get("unmatched_rows_by_part") or {}),
+    ]
+    reuse = plan.get("name_reuse") or []
+    if reuse:
+        names = "; ".join(
+            f"`{e['name']}` ({', '.join(e['folders'])}{'' if e['known'] else ', not a known case'})"
+            for e in reuse
+        )
+        lines.append(
+            f"- Clotho file names in two split folders, distinct recordings and not leaks: {names}."
+        )
+    leaks = plan.get("leaks") or []
+    lines.append(f"- Clips found in more than one split: {len(leaks):,}.")
+    lines += [
+        f"  - `{e['clip']}` in {', '.join(e['splits'])} ({e['by']}): {e['decision']}"
+        for e in leaks[:20]
+    ]
+    for entry in plan.get("excluded") or []:
+        lines.append(
+            f"- Excluded `{entry['clip']}` from {entry['split']} ({entry['from']}):"
+            f" {len(entry['clips'])} clip(s)."
+        )
+    dropped = build.get("dropped_rows") or {}
+    if dropped:
+        lines.append(
+            "- Rows left out: " + ", ".join(f"{reason} {n:,}" for reason, n in dropped.items())
+        )
+    return "\n".join(lines)
+
+
+def _per_part(by_part: dict[str, int]) -> str:
+    if not by_part:
+        return "."
+    return ": " + ", ".join(f"{part} {rows:,}" for part, rows in by_part.items()) + "."
 
 
 def _quality(stats: dict[str, Any]) -> str:
@@ -225,32 +432,53 @@ def _quarantine_reasons(run: dict[str, Any]) -> str:
     return ", ".join(f"{reason} {n:,}" for reason, n in sorted(by_reason.items()))
 
 
-def _balance(stats: dict[str, Any]) -> str:
+def _balance(stats: dict[str, Any], target: CardTarget) -> str:
     letters = stats["answer_letters"]
-    if not letters:
-        return "## Answer-position balance\n\nNo multiple-choice rows."
-    columns = [*LETTERS, *([NOT_SET] if any(NOT_SET in c for c in letters.values()) else [])]
-    rows = []
-    for split, counts in letters.items():
-        total = sum(counts.values())
-        rows.append(
-            [split, f"{total:,}", *(f"{100 * counts.get(c, 0) / total:.1f}%" for c in columns)]
+    parts = ["## Answer-position balance"]
+    if letters:
+        columns = [*LETTERS, *([NOT_SET] if any(NOT_SET in c for c in letters.values()) else [])]
+        header = ["split", "synthetic MCQs", *(c if c == NOT_SET else f"{c})" for c in columns)]
+        longest = stats["correct_is_longest"]
+        rate = "n/a" if longest["rate"] is None else f"{100 * longest['rate']:.1f}%"
+        parts.append(
+            "Within each split the correct option of the **synthetic** MCQs is dealt to a, b, c"
+            " and d in turn over a seeded hash order of the records, so each letter is correct"
+            ' for a quarter of them (within one item), unlike ReasonAQA, where "b" was correct'
+            " more often than all other letters together.\n\n"
+            + _table(
+                header,
+                [
+                    _shares(target.split_name(s), letters[s], columns)
+                    for s in _splits(stats)
+                    if s in letters
+                ],
+            )
+            + f"\n\nThe correct option is the longest option in **{rate}** of synthetic MCQs"
+            " (random would be about 25%; MMAU test-mini has 33%). Items whose answer is much"
+            " longer than every distractor are rejected (`answer_much_longer`)."
         )
-    longest = stats["correct_is_longest"]
-    rate = "n/a" if longest["rate"] is None else f"{100 * longest['rate']:.1f}%"
-    return f"""
-## Answer-position balance
+    else:
+        parts.append("No synthetic multiple-choice rows.")
+    existing = stats.get("existing_answer_letters") or {}
+    if existing:
+        header = ["subset", "imported MCQs", *(f"{c})" for c in LETTERS)]
+        parts.append(
+            "Imported MCQs keep their release's fixed option order (the entailment sets:"
+            ' a) "It is definitely true" for entailment, b) "It is definitely false" for'
+            ' contradiction, c) "It is plausible" for neutral, d) never correct), so there the'
+            " letter encodes the label and is not balanced:\n\n"
+            + _table(header, [_shares(s, c, list(LETTERS)) for s, c in existing.items()])
+        )
+    return "\n\n".join(parts)
 
-Within each split the correct option is dealt to a, b, c and d in turn over a seeded hash
-order of the records, so each letter is correct for a quarter of the MCQs (within one item),
-unlike ReasonAQA, where "b" was correct more often than all other letters together.
 
-{_table(["split", "MCQs", *(c if c == NOT_SET else f"{c})" for c in columns)], rows)}
-
-The correct option is the longest option in **{rate}** of MCQs (random would be about 25%;
-MMAU test-mini has 33%). Items whose answer is much longer than every distractor are
-rejected (`answer_much_longer`).
-"""
+def _shares(label: str, counts: dict[str, int], columns: list[str]) -> list[str]:
+    total = sum(counts.values())
+    return [
+        label,
+        f"{total:,}",
+        *(f"{100 * counts.get(c, 0) / total:.1f}%" if total else "n/a" for c in columns),
+    ]
 
 
 def _second_passes(stats: dict[str, Any]) -> str:
@@ -267,9 +495,9 @@ def _second_passes(stats: dict[str, Any]) -> str:
 - **Audio dependence**: the LLM sees only the question and options, no captions, several
   times (`audio_votes`). `audio_contribution` is `weak` when a strict majority of those
   votes is correct (the question can be answered without listening), else `strong`.
-  **{weak}** of checked MCQs are weak ({audio["weak"]:,} weak, {audio["strong"]:,} strong,
-  {audio["unchecked"]:,} unchecked). To train or evaluate on audio-dependent questions only:
-  `df[df.audio_contribution != "weak"]`.
+  **{weak}** of checked synthetic MCQs are weak ({audio["weak"]:,} weak, {audio["strong"]:,}
+  strong, {audio["unchecked"]:,} unchecked). To train or evaluate on audio-dependent
+  questions only: `df[df.audio_contribution != "weak"]`.
 """
 
 
@@ -301,14 +529,18 @@ def _plots(plots: dict[str, str]) -> str:
 
 
 def _limitations() -> str:
-    return """
+    return f"""
 ## Limitations and licensing
 
 The questions were written by a language model from captions, not from the audio: details
 absent from the captions cannot be asked about, and the checks above reduce but do not
 remove hallucinated or ambiguous items. `weak` items can be answered from text alone.
-The license of this card is set to `other`: the captions come from AudioCaps and Clotho and
-the text from the model named above; check their licenses before redistributing.
+
+The license is `other` (`{LICENSE_NAME}`): the rows mix sources with their own terms.
+AudioCaps captions, Audio Entailment (CLE, ACE) and ADIFF (ACD, CLD) are released under the
+MIT license; Clotho and ClothoAQA under the terms of their own releases (their audio under
+each file's Freesound license); the synthetic text is the named model's output, under that
+model's terms of use. Check each before redistributing.
 """
 
 

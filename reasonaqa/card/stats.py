@@ -1,8 +1,14 @@
 """Statistics of a finished run, read from its shards and run manifest in bounded memory.
 
 ``compute_stats(run_root)`` reads ``data/*.parquet`` and the run manifest (``counts``, the
-run's ``RunCounts``; ``cost_usd``, ``sessions``, ``model``) and returns plain JSON-able dicts;
-``report.py`` turns them into the dataset card and plots.
+run's ``RunCounts``; ``cost_usd``, ``sessions``,
+``model``, the generation settings and, for a build, its plan) and returns plain JSON-able
+dicts; ``report.py`` turns them into the dataset card and plots. A finished run with no
+accepted row (no shard) has statistics too: that is when its rejection reasons matter most.
+
+Answer-letter balance and the longest-option rate are counted over the synthetic MCQs, whose
+letters the engine deals; imported MCQs (the entailment sets) keep their release's fixed
+option order, so their letters are counted apart, by subset.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from reasonaqa.storage.layout import RunPaths
 from reasonaqa.storage.shards import iter_batches, shard_paths
 
 COLUMNS = [
+    "origin",
     "dataset",
     "split",
     "task",
@@ -36,7 +43,20 @@ COLUMNS = [
     "answer_letter",
     "audio_contribution",
     "grounded",
+    "audio_path",
+    "audio_path_2",
+    "captions",
 ]
+EXAMPLE_FIELDS = (
+    "source",
+    "audio_path",
+    "audio_path_2",
+    "captions",
+    "question",
+    "options",
+    "answer",
+    "answer_letter",
+)
 # Word counts above this share the last histogram bin.
 MAX_WORDS = 200
 NOT_SET = "(not set)"
@@ -46,9 +66,10 @@ def compute_stats(run_root: Path) -> dict[str, Any]:
     """Counts, balance, lengths and check outcomes of the run at ``run_root``."""
     paths = RunPaths(Path(run_root))
     counts, run_info = _read_run_manifest(paths.run_manifest)
-    shards = shard_paths(paths.data) if paths.data.is_dir() else []
-    if not shards:
-        raise InputError("no Parquet shards under data/: is this a finished run?", file=paths.root)
+    if not paths.data.is_dir():
+        raise InputError("no data/ folder: is this a finished run?", file=paths.root)
+    # A finished run may ship no row at all: its card still says why.
+    shards = shard_paths(paths.data) if any(paths.data.glob("*.parquet")) else []
     acc = _Accumulator()
     for batch in iter_batches(shards, columns=COLUMNS):
         acc.add(pa.Table.from_batches([batch]))
@@ -57,8 +78,48 @@ def compute_stats(run_root: Path) -> dict[str, Any]:
     stats["cost_usd"] = run_info.get("cost_usd")
     stats["sessions"] = len(run_info.get("sessions") or [])
     stats["model"] = run_info.get("model")
+    stats["name"] = run_info.get("recipe") or paths.root.resolve().name
+    stats["build"] = _build_info(run_info)
+    stats["settings"] = _settings(run_info)
     stats["shards"] = [str(p.relative_to(paths.root)) for p in shards]
     return stats
+
+
+def _build_info(info: dict[str, Any]) -> dict[str, Any] | None:
+    """A build's plan outcome (identities, leaks, exclusions); None for a generate run."""
+    if "recipe" not in info:
+        return None
+    return {
+        "recipe": info["recipe"],
+        "identity": info.get("identity") or {},
+        "plan": info.get("plan") or {},
+        "dropped_rows": info.get("dropped_rows") or {},
+        "parts": info.get("parts") or {},
+    }
+
+
+def _settings(info: dict[str, Any]) -> dict[str, Any]:
+    """Generation settings: a build's shared ones, or a run's own configuration."""
+    if isinstance(info.get("generation"), dict):
+        chosen = dict(info["generation"])
+        chosen.pop("parts", None)
+    else:
+        config = info.get("config") if isinstance(info.get("config"), dict) else {}
+        sampling = config.get("sampling") if isinstance(config.get("sampling"), dict) else {}
+        chosen = {
+            "backend": info.get("backend") or config.get("backend"),
+            "model": info.get("model") or config.get("model"),
+            "variant": config.get("variant"),
+            "temperature": sampling.get("temperature"),
+            "top_p": sampling.get("top_p"),
+            "max_tokens": sampling.get("max_tokens"),
+            "seed": config.get("seed"),
+            "grounding": config.get("grounding"),
+            "audio_votes": config.get("audio_votes"),
+        }
+    chosen["model"] = info.get("model") or chosen.get("model")
+    chosen["reasonaqa_version"] = info.get("reasonaqa_version")
+    return {key: value for key, value in chosen.items() if value is not None}
 
 
 def _read_run_manifest(path: Path) -> tuple[RunCounts, dict[str, Any]]:
@@ -101,7 +162,9 @@ class _Accumulator:
             name: Counter() for name in ("dataset", "split", "task", "focus", "source")
         }
         self.split_task: Counter[tuple[str, str]] = Counter()
-        self.letters: Counter[tuple[str, str]] = Counter()
+        self.letters: Counter[tuple[str, str]] = Counter()  # synthetic MCQs: (split, letter)
+        self.existing_letters: Counter[tuple[str, str]] = Counter()  # (source, letter)
+        self.examples: dict[str, dict[str, Any]] = {}
         self.mcq_rows = 0
         self.longest = 0
         self.unmatched = 0
@@ -120,7 +183,13 @@ class _Accumulator:
             subset = table.filter(pc.equal(table["task"], task))
             words = np.bincount(_word_counts(subset["answer"]), minlength=MAX_WORDS + 1)
             self.answer_words[task] = self.answer_words.get(task, 0) + words
-        self._add_mcq(table.filter(pc.equal(table["task"], "mcq")))
+        mcq = table.filter(pc.equal(table["task"], "mcq"))
+        synthetic = pc.equal(mcq["origin"], "synthetic")
+        self._add_mcq(mcq.filter(synthetic))
+        self.existing_letters.update(
+            _pair_counts(mcq.filter(pc.invert(synthetic)), "source", "answer_letter")
+        )
+        self._add_examples(table)
         generated = table.filter(pc.is_in(table["task"], pa.array(["mcq", "detail"])))
         grounded = pc.cast(generated["grounded"], pa.string())
         self.grounded.update(_value_counts(grounded, missing="unchecked"))
@@ -140,6 +209,23 @@ class _Accumulator:
             self.longest += bool(longest)
         self.audio.update(_value_counts(mcq["audio_contribution"], missing="unchecked"))
 
+    def _add_examples(self, table: pa.Table) -> None:
+        """The first row of each task (synthetic first, where a task has both origins)."""
+        for task in pc.unique(table["task"]).to_pylist():
+            held = self.examples.get(task)
+            if held is not None and held["origin"] == "synthetic":
+                continue
+            rows = table.filter(pc.equal(table["task"], task))
+            synthetic = rows.filter(pc.equal(rows["origin"], "synthetic"))
+            if synthetic.num_rows:
+                rows = synthetic
+            elif held is not None:
+                continue
+            row = rows.slice(0, 1).to_pylist()[0]
+            self.examples[task] = {"origin": row["origin"]} | {
+                name: row[name] for name in EXAMPLE_FIELDS
+            }
+
     def _letters(self) -> dict[str, dict[str, int]]:
         """Per split, rows per correct letter; NOT_SET only where an MCQ has no letter."""
         letters = {split: dict.fromkeys(LETTERS, 0) for split, _ in sorted(self.letters)}
@@ -155,7 +241,9 @@ class _Accumulator:
             **{f"by_{name}": _sorted(counter) for name, counter in self.counters.items()},
             "by_split_task": _nested(self.split_task),
             "answer_letters": self._letters(),
+            "existing_answer_letters": _nested(self.existing_letters),
             "mcq_rows": self.mcq_rows,
+            "examples": dict(sorted(self.examples.items())),
             "correct_is_longest": {
                 "rows": self.longest,
                 "rate": round(self.longest / checked, 4) if checked else None,

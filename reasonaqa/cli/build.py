@@ -28,26 +28,61 @@ def build_command(
         str | None, typer.Option(help="Override the recipe's OpenAI-compatible server URL.")
     ] = None,
     model: Annotated[str | None, typer.Option(help="Override the recipe's model.")] = None,
+    force_new: Annotated[
+        bool,
+        typer.Option(
+            help="start over the synthetic parts whose inputs or settings changed (their cached"
+            " LLM answers are kept); unchanged parts are reused"
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show generation progress.")] = True,
 ) -> int:
-    """Generate the recipe's synthetic parts, import its existing QA, merge into split shards.
+    """Plan the recipe, generate its synthetic parts, import its existing QA, merge the splits.
 
-    Writes OUT/data/{train,val,test}-NNNNN.parquet, OUT/_run.json and the OUT/_card/ card.
-    Fails, writing no data, if any clip would sit in two splits. Rerunning resumes.
+    Reads every source and checks every clip's split before the first LLM request; writes
+    OUT/_plan.json, OUT/data/{train,val,test}-NNNNN.parquet, OUT/_run.json and the OUT/_card/
+    card. Rerunning resumes, and reuses every part that did not change.
     """
+    from reasonaqa.cli.generate import _report
     from reasonaqa.dataset.build import build
     from reasonaqa.dataset.recipe import load_recipe
+    from reasonaqa.dataset.splits import SplitLeakError
 
     chosen = load_recipe(recipe).with_generation(
         backend=backend.value if backend is not None else None, base_url=base_url, model=model
     )
-    result = build(chosen, output, progress=progress)
-    for split, rows in result.summary["splits"].items():
-        typer.echo(f"{split}: {rows} rows", err=True)
-    for name, part in result.summary["parts"].items():
+    try:
+        result = build(chosen, output, progress=progress, force_new=force_new)
+    except SplitLeakError as err:
+        for leak in err.leaks:
+            typer.echo(f"split leak: {leak.describe()}", err=True)
+        raise
+    for name, run in result.synthetic.items():
+        state = "reused, unchanged" if name in result.reused else "generated"
+        typer.echo(f"\n== synthetic part {name} ({state})")
+        _report(run)
+    summary = result.summary
+    typer.echo(
+        f"\nbuild: {output}" + ("  (unchanged since the last build)" if not result.merged else "")
+    )
+    for split, rows in summary["splits"].items():
+        typer.echo(f"{split}: {rows} rows")
+    for name, part in summary["parts"].items():
         target = part["target"]
         if target is not None and part["rows"] != target:
-            typer.echo(f"part {name}: {part['rows']} rows, recipe target {target}", err=True)
+            typer.echo(f"part {name}: {part['rows']} rows, recipe target {target}")
+    identity = summary.get("identity", {})
+    if identity.get("normalised_rows") or identity.get("unmatched_rows"):
+        typer.echo(
+            f"clip names: {identity.get('normalised_rows', 0)} rows matched after whitespace"
+            f" normalisation, {identity.get('unmatched_rows', 0)} rows match no caption clip"
+            f" (listed in {output / '_plan.json'})"
+        )
+    for leak in summary.get("plan", {}).get("leaks", []):
+        typer.echo(f"split leak {leak['clip']}: {leak['decision']}")
     if result.exit_code:
-        typer.echo("some synthetic items were quarantined; rerun to retry them", err=True)
+        typer.echo(
+            "some synthetic items were quarantined: run the retry-failed command above for each"
+            f" part, then rebuild: reasonaqa build {recipe} -o {output}"
+        )
     return result.exit_code

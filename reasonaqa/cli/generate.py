@@ -42,6 +42,13 @@ def retry_failed_command(
     base_url: Annotated[str | None, typer.Option(help="the endpoint, if it moved")] = None,
     concurrency: Annotated[int | None, typer.Option(help="most requests in flight")] = None,
     timeout: Annotated[float | None, typer.Option(help="seconds per request")] = None,
+    reseed: Annotated[
+        bool,
+        typer.Option(
+            help="give each retried item a new seed: for a model that fails a seeded request "
+            "the same way every time (record ids stay; the row's seed column shows the new one)"
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> int:
     """Re-run only the quarantined items of a run, with its saved settings."""
@@ -49,8 +56,8 @@ def retry_failed_command(
     overrides = {key: value for key, value in overrides.items() if value is not None}
     from reasonaqa.engine.session import release_quarantined
 
-    config, count = release_quarantined(run, overrides | {"progress": progress})
-    typer.echo(f"retrying {count} quarantined items")
+    config, count = release_quarantined(run, overrides | {"progress": progress}, reseed=reseed)
+    typer.echo(f"retrying {count} quarantined items" + (" with new seeds" if reseed else ""))
     return _report(_execute(config, None))
 
 
@@ -76,5 +83,8 @@ def _report(result: RunResult) -> int:
         typer.echo(f"correct option is the longest: {rate:.0%} of MCQs")
     typer.echo(f'load it: pandas.read_parquet("{result.run_dir}")')
     if result.quarantined:
-        typer.echo(f"some items failed after retries: reasonaqa retry-failed {result.run_dir}")
+        typer.echo(
+            f"some items failed after retries: reasonaqa retry-failed {result.run_dir}"
+            " (add --reseed if the model keeps failing them the same way)"
+        )
     return result.exit_code

@@ -16,9 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reasonaqa.dataset.recipe import SPLIT_NAMES, output_split
-from reasonaqa.dataset.splits import Decontamination, SplitGuard
+from reasonaqa.dataset.splits import KEY_COLUMNS, Decontamination, SplitGuard
 from reasonaqa.errors import InputError
+from reasonaqa.sources.identity import SPLIT_NAMES, output_split
 from reasonaqa.storage.arrow import QA_SCHEMA
 from reasonaqa.storage.batches import batched
 from reasonaqa.storage.layout import RunPaths
@@ -32,6 +32,11 @@ from reasonaqa.storage.shards import (
 )
 
 IMPORT_BATCH_ROWS = 8192
+# QA rows plus the clip identity keys a build resolved (``splits.KEY_COLUMNS``): the guard
+# reads them, the shard writer leaves them out.
+KEYED_SCHEMA = QA_SCHEMA.append(pa.field(KEY_COLUMNS[0], pa.string())).append(
+    pa.field(KEY_COLUMNS[1], pa.string())
+)
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,13 @@ class MergeStats:
 
 
 def tables_from_rows(
-    rows: Iterable[Mapping[str, Any]], batch_rows: int = IMPORT_BATCH_ROWS
+    rows: Iterable[Mapping[str, Any]],
+    batch_rows: int = IMPORT_BATCH_ROWS,
+    schema: pa.Schema = QA_SCHEMA,
 ) -> Iterator[pa.Table]:
-    """Row dicts from an importer, as QA tables of ``batch_rows`` rows."""
+    """Row dicts from an importer, as tables of ``schema`` (QA) of ``batch_rows`` rows."""
     for chunk in batched(rows, batch_rows):
-        yield rows_to_table(chunk)
+        yield rows_to_table(chunk, schema)
 
 
 def tables_from_shards(data_dir: Path) -> Iterator[pa.Table]:
@@ -82,7 +89,11 @@ def merge_parts(
     decontamination: Decontamination | None = None,
     shard_rows: int = DEFAULT_SHARD_ROWS,
 ) -> MergeStats:
-    """Write every part into ``root/data/<split>-NNNNN.parquet``; fail on a split leak."""
+    """Write every part into ``root/data/<split>-NNNNN.parquet``; fail on any split leak.
+
+    Batches may carry the identity key columns (``KEYED_SCHEMA``); they are checked, not
+    written.
+    """
     paths = RunPaths(Path(root))
     stats = MergeStats()
     with staged_folder(paths.data) as staging:

@@ -8,6 +8,7 @@ the source datasets' own splits. See ``recipes/sample.yaml`` for a commented exa
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,25 +20,7 @@ from reasonaqa.errors import InputError
 from reasonaqa.schemas import Dataset
 
 SplitName = Literal["train", "val", "test"]
-SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
-# Source split names and the output split each belongs to.
-SPLIT_ALIASES: dict[str, str] = {
-    "train": "train",
-    "training": "train",
-    "development": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "test": "test",
-    "eval": "test",
-    "evaluation": "test",
-}
 PartName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
-
-
-def output_split(name: str) -> str | None:
-    """The output split of a source split name, or None when it is not one we know."""
-    return SPLIT_ALIASES.get(name.strip().lower())
 
 
 class _Strict(BaseModel):
@@ -58,6 +41,71 @@ class Generation(_Strict):
     timeout_s: float | None = Field(None, gt=0)
     max_attempts: int | None = Field(None, ge=1)
     vllm: VllmOptions | None = None
+
+
+# The layout of Mellow's released audio (SPEC.md §1): AudioCapsLarger/test/Y<id>.wav and
+# ClothoV21/evaluation/<name>, by source split folder.
+LAYOUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "audiocaps": ("folder", "split", "youtube_id", "start_time"),
+    "clotho": ("folder", "split", "file_name"),
+}
+
+
+class AudioLayout(_Strict):
+    """Where each clip's audio file lies under the audio root: one pattern per dataset.
+
+    Placeholders: ``{folder}`` (the source split folder: AudioCaps train/val/test, Clotho
+    development/validation/evaluation), ``{split}`` (train/val/test), ``{youtube_id}`` and
+    ``{start_time}`` (AudioCaps), ``{file_name}`` (Clotho, as its caption CSV spells it).
+    Every row of a build gets its paths from here, so one ``--audio-root`` serves the build
+    folder, the Mellow export and the Hugging Face export.
+    """
+
+    audiocaps: str = "AudioCapsLarger/{folder}/Y{youtube_id}.wav"
+    clotho: str = "ClothoV21/{folder}/{file_name}"
+
+    @model_validator(mode="after")
+    def _patterns(self) -> AudioLayout:
+        for dataset, needed in (("audiocaps", "youtube_id"), ("clotho", "file_name")):
+            pattern = getattr(self, dataset)
+            known = LAYOUT_FIELDS[dataset]
+            try:
+                names = {n for _, n, _, _ in string.Formatter().parse(pattern) if n is not None}
+                pattern.format(**dict.fromkeys(known, "x"))
+            except (ValueError, KeyError, IndexError) as err:
+                raise ValueError(f"{dataset}: {pattern!r}: {err}") from None
+            allowed = ", ".join("{" + n + "}" for n in known)
+            if not names <= set(known):
+                raise ValueError(f"{dataset}: {pattern!r}: use only {allowed}")
+            if needed not in names:
+                raise ValueError(f"{dataset}: {pattern!r} must contain {{{needed}}}")
+            if pattern.startswith("/") or ".." in pattern.split("/"):
+                raise ValueError(f"{dataset}: {pattern!r} must be a relative path without '..'")
+        # Clotho reuses file names across split folders for different recordings.
+        if not {"folder", "split"} & {n for _, n, _, _ in string.Formatter().parse(self.clotho)}:
+            raise ValueError(
+                f"clotho: {self.clotho!r} must contain {{folder}} or {{split}}: Clotho v2.1 uses"
+                " four file names in two split folders for different recordings"
+            )
+        return self
+
+
+class Exclusion(_Strict):
+    """Clips to leave out of the build: a clip id or audio name, in one split or all of them.
+
+    ``clip`` matches a clip's id (YouTube id, Clotho file name), its audio file name with or
+    without the extension (``Y<id>``, ``Y<id>.wav``), ``<folder>/<file name>`` (one Clotho
+    split folder only) or its identity key (``clotho:validation/<name>``), after whitespace
+    normalisation. A plain string is ``{clip: ...}``.
+    """
+
+    clip: str = Field(min_length=1)
+    split: SplitName | None = Field(None, description="only from this split; all when unset")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"clip": data} if isinstance(data, str) else data
 
 
 class _ClipsPart(_Strict):
@@ -133,7 +181,17 @@ class Recipe(_Strict):
     synthetic: list[SyntheticPart] = Field(default_factory=list)
     existing: list[ExistingPart] = Field(default_factory=list)
     audio_root: Path | None = Field(None, description="enables the audio content-hash check")
+    audio_layout: AudioLayout = Field(default_factory=AudioLayout)
     decontaminate: Path | None = Field(None, description="clip ids to keep out of train")
+    exclude: list[Exclusion] = Field(default_factory=list)
+    split_leaks: Literal["fail", "drop"] = Field(
+        "fail", description="fail: stop, listing every leak; drop: keep each in one split"
+    )
+    split_leaks_keep: SplitName = Field(
+        "test",
+        description="with drop: the split a leaking clip stays in when it is there; otherwise"
+        " the first of test, val, train that has it",
+    )
     shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1)
 
     @model_validator(mode="after")

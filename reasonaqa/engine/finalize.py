@@ -11,13 +11,19 @@ its output depends only on the set of records. Two passes, both streaming from S
 Rejected, duplicate and quarantined rows go to ``_rejected/`` and ``_quarantine/`` with
 their reason, message and judge reply. New shards are written aside and published whole.
 How many of each there are is ``engine.tally``'s business, from the journal.
+
+A finalize leaves a stamp in the journal (``meta.finalized``: the records version it read,
+the shard size, its result). While the records are unchanged and its shards are in place, the
+next finalize returns that result without reading a row: a finished run reruns in moments.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import itertools
+import json
 import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from reasonaqa import __version__
 from reasonaqa.engine.journal import Journal
 from reasonaqa.quality.balance import PLACE, dealt_letters, letter_counts
 from reasonaqa.quality.dedup import DUPLICATE_REASONS, clip_duplicates
@@ -38,6 +45,10 @@ from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import SplitShardWriter
 
 BATCH_ROWS = 2048
+STAMP_KEY = "finalized"
+# Bump when finalize writes something else for the same records (with the package version,
+# which the stamp records too, any release refinalizes once).
+FINALIZE_FORMAT = 1
 
 
 @dataclass
@@ -52,14 +63,46 @@ class FinalizeResult:
 
 def finalize(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResult:
     journal.commit()
-    journal.index_for_finalize()
+    stamped = finalized_result(journal, paths, shard_rows)
+    if stamped is not None:
+        return stamped
+    journal.prepare_finalize()
     result = FinalizeResult()
     duplicates = list(_find_duplicates(journal))
     journal.mark_duplicates(duplicates)
     result.duplicates_removed = len(duplicates)
     _write_final(journal, paths, shard_rows, result)
     _write_set_aside(journal, paths, shard_rows)
+    stamp = {**_stamp_inputs(journal, shard_rows), "result": dataclasses.asdict(result)}
+    journal.set_meta(STAMP_KEY, json.dumps(stamp))
     return result
+
+
+def finalized_result(journal: Journal, paths: RunPaths, shard_rows: int) -> FinalizeResult | None:
+    """The last finalize's result, if its records, settings and output are all unchanged."""
+    saved = journal.get_meta(STAMP_KEY)
+    if saved is None:
+        return None
+    stamp = json.loads(saved)
+    if any(stamp.get(k) != v for k, v in _stamp_inputs(journal, shard_rows).items()):
+        return None
+    known = {f.name for f in dataclasses.fields(FinalizeResult)}
+    result = FinalizeResult(**{k: v for k, v in stamp["result"].items() if k in known})
+    outputs = [paths.data, paths.rejected, paths.quarantine]
+    if not all(folder.is_dir() for folder in outputs):
+        return None
+    if not all((paths.root / shard).is_file() for shard in result.shards):
+        return None
+    return result
+
+
+def _stamp_inputs(journal: Journal, shard_rows: int) -> dict[str, object]:
+    return {
+        "format": FINALIZE_FORMAT,
+        "version": __version__,
+        "records_version": journal.records_version,
+        "shard_rows": shard_rows,
+    }
 
 
 def _find_duplicates(journal: Journal) -> Iterator[tuple[str, str, str]]:
@@ -137,7 +180,7 @@ def _write_set_aside(journal: Journal, paths: RunPaths, shard_rows: int) -> None
             writers[status].write(status, table)
 
 
-def _tables(rows: Iterable[tuple[str, str]], schema: pa.Schema) -> Iterator[tuple[str, pa.Table]]:
+def _tables(rows: Iterable[tuple[str, bytes]], schema: pa.Schema) -> Iterator[tuple[str, pa.Table]]:
     """Parse consecutive JSON rows of one key into Arrow tables of at most BATCH_ROWS rows."""
     key, batch = None, []
     for row_key, row in rows:
@@ -150,8 +193,8 @@ def _tables(rows: Iterable[tuple[str, str]], schema: pa.Schema) -> Iterator[tupl
         yield key, _parse(batch, schema)
 
 
-def _parse(lines: list[str], schema: pa.Schema) -> pa.Table:
-    data = "\n".join(lines).encode()
+def _parse(lines: list[bytes], schema: pa.Schema) -> pa.Table:
+    data = b"\n".join(lines)
     return pajson.read_json(
         io.BytesIO(data),
         read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=True),

@@ -14,7 +14,10 @@ from typing import Any
 from reasonaqa.config import FINGERPRINT_FIELDS, GenerateConfig
 from reasonaqa.schemas import LLM_SCHEMAS
 
-FINGERPRINT_VERSION = 2  # 2: per_request joined the fields; templates learnt K > 1
+# 2: per_request joined the fields, the templates learnt K > 1, and record ids hash the clip's
+# identity (Clotho split folder + file name, AudioCaps id + start time) instead of dataset +
+# clip id: runs made before cannot be resumed by this version (--force-new keeps the cache).
+FINGERPRINT_VERSION = 2
 
 
 def fingerprint_payload(

@@ -116,7 +116,9 @@ class RunSession:
     def pending_groups(self) -> Iterator[list[WorkGroup]]:
         """Request groups in manifest order, in batches, each with its items not yet committed;
         a group whose items are all committed is left out (its request is not asked again)."""
-        groups = iter_groups(self.config, read_manifest(self.config.manifest))
+        groups = iter_groups(
+            self.config, read_manifest(self.config.manifest), self.journal.reseeds()
+        )
         size = max(1, BATCH_ITEMS // self.config.per_request)
         if not self.resumed:  # nothing was committed before: every item is pending
             yield from batched(groups, size)
@@ -200,12 +202,17 @@ def _without(group: WorkGroup, committed: set[str]) -> WorkGroup | None:
     return WorkGroup(group.items, pending) if pending else None
 
 
-def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateConfig, int]:
+def release_quarantined(
+    run: Path, overrides: dict[str, Any], reseed: bool = False
+) -> tuple[GenerateConfig, int]:
     """Forget a run's quarantined records and their answers; return its saved settings.
 
     Generating again with those settings then redoes exactly the released items, asking the
     LLM afresh. ``overrides`` may change what does not shape the data (endpoint, speed).
-    Everything is checked before the journal changes.
+    ``reseed`` also gives each released item a new seed (``work.item_seed``): a model that
+    answers a seeded request the same way every time then gets a different request. The
+    record ids, the fingerprint and every other item stay as they were; the row's ``seed``
+    column says which seed was used. Everything is checked before the journal changes.
     """
     paths = RunPaths(run)
     if not paths.journal.is_file():
@@ -216,6 +223,8 @@ def release_quarantined(run: Path, overrides: dict[str, Any]) -> tuple[GenerateC
     try:
         config = _saved_config(journal, paths, overrides | {"output": str(run)})
         quarantined = journal.quarantined()
+        if reseed:
+            journal.reseed(rid for rid, _ in quarantined)
         journal.forget_responses(key for _, keys in quarantined for key in keys)
         journal.delete_records(rid for rid, _ in quarantined)
     finally:

@@ -6,18 +6,21 @@ over the items of a clip so that every clip is asked about all six areas. With
 ``per_request=K`` the samples of a (clip, caption, task) are served K consecutive ones per
 request (the last request of a caption may serve fewer): consecutive samples have
 consecutive focus areas, so the K questions of a request each get their own area. A record
-id names the sample, not the request, so it means the same for every K.
+id names the sample, not the request, so it means the same for every K. Record ids hash the
+clip's identity (``sources.identity``: Clotho split folder + file name, AudioCaps YouTube id +
+start time), so two Clotho recordings that share a file name never share a record id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from reasonaqa.config import GenerateConfig
 from reasonaqa.schemas import FOCUS_AREAS, Clip
+from reasonaqa.sources.identity import clip_identity
 
 FOCUS_DESCRIPTIONS: dict[str, str] = {
     "sound_events": "the sound events: what happens in the clip and in which order",
@@ -53,7 +56,8 @@ class WorkItem:
 
     @property
     def clip_key(self) -> str:
-        return f"{self.clip.dataset}/{self.clip.clip_id}"
+        """The clip's identity: duplicates are removed among the questions of one clip."""
+        return clip_identity(self.clip)
 
     @property
     def source(self) -> str:
@@ -77,10 +81,12 @@ class WorkGroup:
         return self.items[0]
 
 
-def make_record_id(
-    dataset: str, clip_id: str, caption_index: int, template_id: str, sample: int
-) -> str:
-    key = f"{dataset}\x1f{clip_id}\x1f{caption_index}\x1f{template_id}\x1f{sample}"
+def make_record_id(clip: str, caption_index: int, template_id: str, sample: int) -> str:
+    """The id of one work item; ``clip`` is the clip's identity key (``clip_identity``).
+
+    Changing this formula changes every record id: bump ``FINGERPRINT_VERSION`` with it.
+    """
+    key = f"{clip}\x1f{caption_index}\x1f{template_id}\x1f{sample}"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
 
 
@@ -94,21 +100,34 @@ def template_id_for(task: str, variant: str) -> str:
     return f"{task}_{variant}"
 
 
-def iter_work(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkItem]:
-    items = _all_items(config, clips)
+def iter_work(
+    config: GenerateConfig, clips: Iterable[Clip], reseeds: Mapping[str, int] | None = None
+) -> Iterator[WorkItem]:
+    """Every work item in manifest order; ``reseeds`` (record id -> generation, from
+    ``retry-failed --reseed``) gives those items a seed of their own generation."""
+    items = _all_items(config, clips, reseeds or {})
     return itertools.islice(items, config.limit) if config.limit else items
 
 
-def _all_items(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkItem]:
+def item_seed(run_seed: int, record_id: str, generation: int = 0) -> int:
+    """An item's seed; a reseeded item (generation > 0) draws from another stream, keeping
+    its record id, so it still lands exactly once."""
+    if generation:
+        return derive_seed(run_seed, record_id, f"reseed-{generation}")
+    return derive_seed(run_seed, record_id)
+
+
+def _all_items(
+    config: GenerateConfig, clips: Iterable[Clip], reseeds: Mapping[str, int]
+) -> Iterator[WorkItem]:
     k = config.per_caption
     for clip in clips:
+        identity = clip_identity(clip)
         for task in config.tasks:
             template_id = template_id_for(task, config.variant)
             for caption_index in range(len(clip.captions)):
                 for sample in range(k):
-                    rid = make_record_id(
-                        clip.dataset, clip.clip_id, caption_index, template_id, sample
-                    )
+                    rid = make_record_id(identity, caption_index, template_id, sample)
                     turn = caption_index * k + sample + TASK_FOCUS_OFFSET[task]
                     yield WorkItem(
                         record_id=rid,
@@ -118,11 +137,13 @@ def _all_items(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkIt
                         task=task,
                         template_id=template_id,
                         focus=FOCUS_AREAS[turn % len(FOCUS_AREAS)],
-                        seed=derive_seed(config.seed, rid),
+                        seed=item_seed(config.seed, rid, reseeds.get(rid, 0)),
                     )
 
 
-def iter_groups(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkGroup]:
+def iter_groups(
+    config: GenerateConfig, clips: Iterable[Clip], reseeds: Mapping[str, int] | None = None
+) -> Iterator[WorkGroup]:
     """The work items (after ``--limit``) cut into request groups, every item pending."""
     k = config.per_request
 
@@ -130,7 +151,7 @@ def iter_groups(config: GenerateConfig, clips: Iterable[Clip]) -> Iterator[WorkG
         # The clip object, not its key: a manifest that repeats a clip gets no merged groups.
         return (id(item.clip), item.task, item.caption_index, item.sample_index // k)
 
-    for _, group in itertools.groupby(iter_work(config, clips), key=request_of):
+    for _, group in itertools.groupby(iter_work(config, clips, reseeds), key=request_of):
         items = list(group)
         yield WorkGroup(items, items)
 

@@ -1,9 +1,11 @@
 """A Hugging Face ``datasets`` folder: ``data/<split>-NNNNN.parquet``, MMAU-style columns.
 
-``datasets.load_dataset("parquet", data_dir=DIR)`` finds the splits from the file names
-(``val`` becomes ``validation``). MCQs have ``choices`` and ``answer`` as the option text,
-as in MMAU, so the letter never stands in for the answer. The run's dataset card, when it
-has one, becomes ``README.md`` with its plots under ``_card/plots`` where its links point.
+Splits are named as ``datasets`` names them, ``train``, ``validation`` and ``test``, in the
+file names and in the card's configs alike, so ``datasets.load_dataset("parquet",
+data_dir=DIR)`` and ``load_dataset(DIR)`` (which reads the card) agree. MCQs have ``choices``
+and ``answer`` as the option text, as in MMAU, so the letter never stands in for the answer.
+The run's dataset card is rendered for this folder as ``README.md``: its columns, its paths,
+a snippet that runs here, and its plots copied to ``plots/`` where its links point.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from reasonaqa.card.plots import write_plots
+from reasonaqa.card.report import HF_SPLIT_NAMES, PLOT_TITLES, CardTarget, render_card
+from reasonaqa.card.stats import compute_stats
 from reasonaqa.storage.arrow import QA_SCHEMA
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.storage.ownership import check_export_target, write_marker
@@ -46,6 +51,7 @@ COLUMNS = {
     "audio_contribution": "audio_contribution",
 }
 HF_SCHEMA = pa.schema([QA_SCHEMA.field(name).with_name(new) for name, new in COLUMNS.items()])
+PLOTS = "plots"  # beside README.md, where the card's image links point
 
 
 def export_hf(
@@ -61,15 +67,27 @@ def export_hf(
         write_marker(staging, "export-hf")
         with SplitShardWriter(staging / "data", HF_SCHEMA, shard_rows) as writer:
             for split, files in sorted(shards.items()):
+                name = HF_SPLIT_NAMES.get(split, split)
                 for batch in iter_batches(files, columns=list(COLUMNS)):
                     table = pa.Table.from_batches([batch]).select(list(COLUMNS))
-                    writer.write(split, table.rename_columns(list(COLUMNS.values())))
-        _copy_card(paths, staging)
+                    writer.write(name, table.rename_columns(list(COLUMNS.values())))
+        if paths.run_manifest.is_file():
+            _write_card(paths, staging)
     return dict(writer.rows)
 
 
-def _copy_card(run: RunPaths, folder: Path) -> None:
-    if run.card.is_file():
-        shutil.copyfile(run.card, folder / "README.md")
-    if run.plots.is_dir():
-        shutil.copytree(run.plots, folder / run.plots.relative_to(run.root))
+def _write_card(run: RunPaths, folder: Path) -> None:
+    """The card for this folder, with the run's plots copied (or drawn) into ``plots/``."""
+    stats = compute_stats(run.root)
+    plots_dir = folder / PLOTS
+    if run.plots.is_dir() and any(run.plots.glob("*.png")):
+        plots_dir.mkdir()
+        drawn = {}
+        for name in PLOT_TITLES:
+            if (run.plots / f"{name}.png").is_file():
+                drawn[name] = Path(shutil.copy2(run.plots / f"{name}.png", plots_dir))
+    else:
+        drawn = write_plots(stats, plots_dir)
+    links = {name: path.relative_to(folder).as_posix() for name, path in drawn.items()}
+    target = CardTarget(columns=dict(COLUMNS), file_splits=dict(HF_SPLIT_NAMES), export=True)
+    (folder / "README.md").write_text(render_card(stats, links, target), encoding="utf-8")

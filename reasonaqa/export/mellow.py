@@ -1,6 +1,10 @@
 """The Mellow export: one JSON list per split in the released record format
 (``storage.mellow_records``); captioning and difference rows use the trigger inputs that
 Mellow's trainer rewrites into instructions (SPEC.md §1).
+
+Audio paths: a row's path is kept as it is when it names a folder (a build's rows follow its
+``audio_layout``, Mellow's by default), so one audio root serves the build folder and this
+export; a bare file name (a ``generate`` run's default manifest) is placed in Mellow's layout.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from reasonaqa.dataset.recipe import SPLIT_NAMES
+from reasonaqa.sources.identity import SOURCE_FOLDERS, SPLIT_NAMES
 from reasonaqa.storage.atomic import atomic_path
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.storage.mellow_records import CHOICE_LETTERS, MELLOW_KEYS, inline_mcq, lettered
@@ -20,11 +24,6 @@ from reasonaqa.storage.publish import staged_folder
 from reasonaqa.storage.shards import iter_batches, shards_by_split
 
 AUDIO_FOLDERS = {"audiocaps": "AudioCapsLarger", "clotho": "ClothoV21"}
-# Mellow lays audio out by source split; output split names map back to them.
-SPLIT_FOLDERS = {
-    "audiocaps": {"train": "train", "val": "val", "test": "test"},
-    "clotho": {"train": "development", "val": "validation", "test": "evaluation"},
-}
 TASKNAMES = {"audiocaps": "audiocaps", "clotho": "clothov21"}
 CAPTION_TRIGGER = "caption first audio"
 COLUMNS = [
@@ -107,12 +106,14 @@ def mellow_values(row: dict[str, Any]) -> tuple[str, ...]:
 
 
 def mellow_path(dataset: str, split: str, audio_path: str | None) -> str:
-    """``AudioCapsLarger/test/Y<id>.wav`` style: Mellow's folder layout, the file's own name."""
+    """The row's own path when it has folders; a bare name in Mellow's layout
+    (``AudioCapsLarger/test/Y<id>.wav``, ``ClothoV21/evaluation/<name>``)."""
     if not audio_path:
         return ""
-    folder = SPLIT_FOLDERS[dataset].get(split, split)
-    name = audio_path.rsplit("/", 1)[-1]
-    return f"{AUDIO_FOLDERS[dataset]}/{folder}/{name}"
+    if "/" in audio_path:
+        return audio_path
+    folder = SOURCE_FOLDERS[dataset].get(split, split)
+    return f"{AUDIO_FOLDERS[dataset]}/{folder}/{audio_path}"
 
 
 def _prompt_and_answer(row: dict[str, Any]) -> tuple[str, str]:

@@ -206,6 +206,7 @@ def _finish(drafts: list[_ClipDraft], kind: ManifestKind, split: str, pattern: s
                 audio_path=audio_path,
                 captions=draft.captions,
                 source_rows=draft.source_rows,
+                start_time=draft.start if kind == "audiocaps" else None,
             )
         )
     return clips

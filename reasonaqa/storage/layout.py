@@ -50,6 +50,11 @@ class RunPaths:
         return self.root / "_run.json"
 
     @property
+    def plan(self) -> Path:
+        """A build's plan: sources, clip identities, leaks and the decisions taken on them."""
+        return self.root / "_plan.json"
+
+    @property
     def progress(self) -> Path:
         return self.root / "_progress.json"
 

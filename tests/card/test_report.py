@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reasonaqa.card.report import compute_stats, write_report
+from reasonaqa.engine.counts import RunCounts
 from reasonaqa.errors import InputError
 from reasonaqa.storage.layout import RunPaths
 from reasonaqa.testing.sample_run import REJECTED, write_sample_run
@@ -84,7 +85,7 @@ def test_card_and_plots(run: Path) -> None:
     assert "| train | 1,200 | 300 | 24 | 1,524 |" in body
     assert "`refusal` | 41 |" in body and "ungrounded" in body
     assert "| test | 200 | 25.0% | 25.0% | 25.0% | 25.0% |" in body
-    assert "**20.0%** of checked MCQs are weak" in body
+    assert "**20.0%** of checked synthetic MCQs are weak" in body
     plots = sorted(paths.plots.glob("*.png"))
     assert [p.stem for p in plots] == [
         "answer_letters",
@@ -138,5 +139,20 @@ def test_bad_runs_are_one_line_errors(tmp_path: Path) -> None:
             {"counts": {"accepted_before_dedup": 0, "rejected": {}, "duplicates_removed": 0}}
         )
     )
-    with pytest.raises(InputError, match="no Parquet shards"):
+    with pytest.raises(InputError, match="no data/ folder"):
         compute_stats(no_shards)
+
+
+def test_a_finished_run_with_no_accepted_row_gets_a_card(tmp_path: Path) -> None:
+    """No shard at all: the card says why (the rejection reasons), and stats does not refuse."""
+    empty = tmp_path / "empty"
+    RunPaths(empty).data.mkdir(parents=True)
+    counts = RunCounts(duplicates_removed=0, rejected={"refusal": 5}, quarantined={"length": 1})
+    manifest = {"counts": counts.to_json(), "model": "m"}
+    RunPaths(empty).run_manifest.write_text(json.dumps(manifest))
+    result = run_cli(empty)
+    assert result.returncode == 0, result.stderr
+    assert "0 rows" in result.stdout
+    card = RunPaths(empty).card.read_text(encoding="utf-8")
+    assert "# empty" in card and "`refusal` | 5 |" in card
+    assert "No synthetic multiple-choice rows." in card

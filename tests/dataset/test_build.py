@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -78,24 +79,47 @@ def test_part_split_overrides_the_rows(tmp_path: Path) -> None:
     assert _data(tmp_path) == {"val-00000.parquet": 1}
 
 
+def _ac(clip_id: str, split: str, **values: Any) -> dict[str, Any]:
+    """An AudioCaps row: its identity (the YouTube id) is the same in every split folder."""
+    return _row(clip_id, split, dataset="audiocaps", audio_path=f"Y{clip_id}.wav", **values)
+
+
 def test_clip_in_two_splits_fails_and_keeps_old_data(tmp_path: Path) -> None:
-    merge_parts([_part("ok", [_row("a.wav", "train")])], tmp_path, guard=SplitGuard())
-    leaking = [_part("captions", [_row("a.wav", "train")]), _part("cle", [_row("a.wav", "test")])]
-    with pytest.raises(
-        SplitLeakError, match=r"'a.wav' is in split 'train' \(captions\) and in 'test' \(cle\)"
-    ):
+    merge_parts([_part("ok", [_ac("a", "train")])], tmp_path, guard=SplitGuard())
+    leaking = [
+        _part("captions", [_ac("a", "train"), _ac("b", "val")]),
+        _part("cle", [_ac("a", "test"), _ac("b", "test")]),
+    ]
+    with pytest.raises(SplitLeakError, match="2 clip") as caught:
         merge_parts(leaking, tmp_path, guard=SplitGuard())
+    assert [leak.describe() for leak in caught.value.leaks] == [
+        "audiocaps:a is in test (cle) and train (captions), matched by clip identity",
+        "audiocaps:b is in test (cle) and val (captions), matched by clip identity",
+    ]
     assert _data(tmp_path) == {"train-00000.parquet": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["data"]  # no staging folder left
 
 
+def test_same_clotho_name_in_two_split_folders_is_two_clips(tmp_path: Path) -> None:
+    rows = [_row("City.wav", "development"), _row("City.wav", "validation", question="other")]
+    stats = merge_parts([_part("clotho", rows)], tmp_path, guard=SplitGuard())
+    assert stats.clips == 2
+
+
 def test_second_audio_of_a_difference_row_counts(tmp_path: Path) -> None:
     rows = [
-        _row("a.wav", "train", clip_id_2="b.wav", audio_path_2="b.wav", task="difference"),
-        _row("b.wav", "test"),
+        _ac("a", "train", clip_id_2="b", audio_path_2="Yb.wav", task="difference"),
+        _ac("b", "test"),
+        # A Clotho path that names its folder is that folder's clip, whatever the row's split.
+        _row("c.wav", "val", clip_id_2="d.wav", audio_path_2="ClothoV21/evaluation/d.wav"),
+        _row("d.wav", "evaluation"),
     ]
-    with pytest.raises(SplitLeakError, match=r"'b\.wav'"):
+    with pytest.raises(SplitLeakError) as caught:
         merge_parts([_part("adiff", rows)], tmp_path, guard=SplitGuard())
+    assert {leak.key for leak in caught.value.leaks} == {
+        "audiocaps:b",
+        "clotho:evaluation/d.wav",
+    }
 
 
 def test_same_audio_under_two_names_fails_with_an_audio_root(tmp_path: Path) -> None:
@@ -106,7 +130,7 @@ def test_same_audio_under_two_names_fails_with_an_audio_root(tmp_path: Path) -> 
     (audio / "other.wav").write_bytes(b"RIFF another recording")
     rows = [_row("one.wav", "train"), _row("other.wav", "train"), _row("copy.wav", "test")]
     merge_parts([_part("p", rows)], tmp_path / "no-root", guard=SplitGuard())  # ids differ: fine
-    with pytest.raises(SplitLeakError, match=r"audio content of 'one\.wav'"):
+    with pytest.raises(SplitLeakError, match=r"audio content of clotho:development/one\.wav"):
         merge_parts([_part("p", rows)], tmp_path / "root", guard=SplitGuard(audio))
 
 
@@ -263,7 +287,74 @@ def test_sample_build_exports(sample_build: Path, tmp_path: Path) -> None:
         "parquet", data_dir=str(tmp_path / "hf"), cache_dir=str(tmp_path / "cache")
     )
     assert set(loaded) == {"train", "validation", "test"}
-    assert (tmp_path / "hf" / "README.md").read_text(encoding="utf-8").startswith("---")
     for row in loaded["test"]:
         if row["choices"]:
             assert row["answer"] in row["choices"]
+
+
+def test_sample_build_hf_card_tells_the_truth(
+    sample_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exported card: its splits, paths, columns and images are the folder's own, and its
+    loading snippet runs there."""
+    datasets = pytest.importorskip("datasets")
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "hf"
+    result = CliRunner().invoke(app, ["export", "hf", str(sample_build), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    card = DatasetCard.load(out / "README.md")
+    assert card.data.pretty_name == "sample"  # the recipe's name, not the folder's
+    assert (card.data.license, card.data.license_name) == ("other", "reasonaqa-mixed-sources")
+    files = card.data.configs[0]["data_files"]
+    assert [f["split"] for f in files] == ["train", "validation", "test"]
+    assert all(list(out.glob(f["path"])) for f in files)
+    # Loaded through its card (configs) and through the file names alike.
+    cache = str(tmp_path / "cache")
+    by_card = datasets.load_dataset(str(out), cache_dir=cache)
+    by_names = datasets.load_dataset("parquet", data_dir=str(out), cache_dir=cache)
+    assert {k: len(v) for k, v in by_card.items()} == {k: len(v) for k, v in by_names.items()}
+    listed = re.findall(r"^- `(\w+)`: ", card.text, re.MULTILINE)
+    assert listed == by_card["train"].column_names
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", card.text):
+        assert (out / link).is_file(), link
+    assert "ACD-1" in card.text and "Clotho entailment" in card.text  # the glossary
+    assert "## Examples, one per task" in card.text and "**difference**" in card.text
+    assert "temperature" in card.text and "reasonaqa version" in card.text
+    [snippet] = re.findall(r"```python\n(.*?)```", card.text, re.DOTALL)
+    monkeypatch.chdir(out)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "snippet-cache"))
+    exec(compile(snippet, "card-snippet", "exec"), {})
+
+
+def test_one_audio_root_serves_the_build_and_its_exports(
+    sample_build: Path, tmp_path: Path
+) -> None:
+    """Every audio path of the build, the Mellow export and the HF export is one file under one
+    root laid out as documented (Mellow's release layout)."""
+    root = tmp_path / "audio"
+    build_paths = set()
+    for path in (sample_build / "data").glob("*.parquet"):
+        table = pq.read_table(path, columns=["audio_path", "audio_path_2"])
+        build_paths |= {p for column in table.columns for p in column.to_pylist() if p}
+    for relative in build_paths:
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(b"RIFF")
+    assert {p.split("/")[0] for p in build_paths} == {"AudioCapsLarger", "ClothoV21"}
+    runner = CliRunner()
+    for kind in ("mellow", "hf"):
+        result = runner.invoke(app, ["export", kind, str(sample_build), "-o", str(tmp_path / kind)])
+        assert result.exit_code == 0, result.output
+    mellow_paths = {
+        record[key]
+        for split in ("train", "val", "test")
+        for record in json.loads((tmp_path / "mellow" / f"{split}.json").read_text("utf-8"))
+        for key in ("filepath1", "filepath2")
+        if record[key]
+    }
+    hf_paths = set()
+    for path in (tmp_path / "hf" / "data").glob("*.parquet"):
+        table = pq.read_table(path, columns=["audio_path", "audio_path_2"])
+        hf_paths |= {p for column in table.columns for p in column.to_pylist() if p}
+    assert mellow_paths == hf_paths == build_paths
+    assert all((root / p).is_file() for p in build_paths)

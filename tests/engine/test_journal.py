@@ -10,7 +10,9 @@ from reasonaqa.engine.records import FinishedRecord
 
 
 def _record(rid: str, status: str = "accepted") -> FinishedRecord:
-    return FinishedRecord(rid, status, None, "train", "mcq", "ac/clip", rid, ["k"], {"q": rid})  # type: ignore[arg-type]
+    return FinishedRecord(
+        rid, status, None, "train", "mcq", "ac/clip", rid, ["ab" * 16], {"q": rid}
+    )  # type: ignore[arg-type]
 
 
 def test_records_are_durable_only_after_commit(tmp_path: Path) -> None:

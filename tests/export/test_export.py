@@ -165,7 +165,7 @@ def test_export_mellow_writes_three_json_lists(run: Path, tmp_path: Path) -> Non
 def test_export_hf_loads_with_datasets(run: Path, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     out = tmp_path / "hf"
-    assert export_hf(run, out) == {"train": 2, "val": 1, "test": 1}
+    assert export_hf(run, out) == {"train": 2, "validation": 1, "test": 1}
     loaded = datasets.load_dataset("parquet", data_dir=str(out), cache_dir=str(tmp_path / "cache"))
     assert {name: len(split) for name, split in loaded.items()} == {
         "train": 2,
@@ -181,7 +181,7 @@ def test_export_hf_loads_with_datasets(run: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in (out / "data").iterdir()) == [
         "test-00000.parquet",
         "train-00000.parquet",
-        "val-00000.parquet",
+        "validation-00000.parquet",
     ]
 
 

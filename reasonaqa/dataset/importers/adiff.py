@@ -6,7 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reasonaqa.dataset.importers.identity import UniqueRecordIds, clip_id_for, dataset_named
+from reasonaqa.dataset.importers.identity import (
+    UniqueRecordIds,
+    clip_id_for,
+    dataset_named,
+    row_clip_key,
+)
 from reasonaqa.errors import InputError
 from reasonaqa.schemas import Dataset, empty_row
 from reasonaqa.sources.csv_rows import read_csv_rows
@@ -43,7 +48,14 @@ def read_adiff(path: Path, split: str, encoding: str = "utf-8") -> Iterator[dict
         answer = row.require("answer")
         source = f"{PREFIXES[dataset]}-{tier}"
         yield empty_row(
-            record_id=ids(source, first, second, caption1, caption2, answer),
+            record_id=ids(
+                source,
+                row_clip_key(dataset, first, split),
+                row_clip_key(dataset, second, split),
+                caption1,
+                caption2,
+                answer,
+            ),
             origin="existing",
             source=source,
             dataset=dataset,

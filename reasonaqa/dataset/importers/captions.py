@@ -7,6 +7,7 @@ from typing import Any
 
 from reasonaqa.dataset.importers.identity import UniqueRecordIds
 from reasonaqa.schemas import Clip, empty_row
+from reasonaqa.sources.identity import clip_identity
 
 CAPTION_QUESTION = "Describe the audio."
 CAPTION_SOURCES = {"audiocaps": "AudioCaps-captions", "clotho": "Clotho-captions"}
@@ -23,9 +24,10 @@ def caption_rows(
     ids = UniqueRecordIds()
     for clip in clips:
         source = CAPTION_SOURCES[clip.dataset]
+        identity = clip_identity(clip)
         for index, caption in enumerate(clip.captions[:max_per_clip]):
             yield empty_row(
-                record_id=ids(source, clip.dataset, clip.clip_id, index, caption),
+                record_id=ids(source, identity, index, caption),
                 origin="existing",
                 source=source,
                 dataset=clip.dataset,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reasonaqa.dataset.importers.identity import UniqueRecordIds, clotho_clip_id
+from reasonaqa.dataset.importers.identity import UniqueRecordIds, clip_id_for, row_clip_key
 from reasonaqa.schemas import empty_row
 from reasonaqa.sources.csv_rows import read_csv_rows
 
@@ -42,14 +42,13 @@ def read_clotho_aqa(
         agreement = votes / len(given)
         if agreement < min_agreement:
             continue
-        clip_id = clotho_clip_id(file_name)
         yield empty_row(
-            record_id=ids(SOURCE, clip_id, question),
+            record_id=ids(SOURCE, row_clip_key("clotho", file_name, split), question),
             origin="existing",
             source=SOURCE,
             dataset="clotho",
             split=split,
-            clip_id=clip_id,
+            clip_id=clip_id_for("clotho", file_name),
             audio_path=file_name,
             captions=[],
             task="aqa",

@@ -12,6 +12,7 @@ from reasonaqa.dataset.importers.identity import (
     audiocaps_audio_name,
     clip_id_for,
     dataset_named,
+    row_clip_key,
 )
 from reasonaqa.errors import InputError
 from reasonaqa.schemas import LETTERS, Dataset, empty_row
@@ -38,13 +39,14 @@ def read_entailment(path: Path, split: str, encoding: str = "utf-8") -> Iterator
         dataset = _dataset(row.require("Dataset"), path, row.number)
         name = row.require("Audio file")
         clip_id = clip_id_for(dataset, name)
+        identity = row_clip_key(dataset, name, split)
         captions = _captions(row.require("Caption"), path, row.number)
         source = SOURCES[dataset]
         for column, letter in HYPOTHESES:
             hypothesis = row.require(column)
             answer = OPTIONS[LETTERS.index(letter)]
             yield empty_row(
-                record_id=ids(source, clip_id, captions, column, hypothesis),
+                record_id=ids(source, identity, captions, column, hypothesis),
                 origin="existing",
                 source=source,
                 dataset=dataset,

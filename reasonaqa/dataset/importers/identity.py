@@ -1,37 +1,41 @@
-"""Identifiers shared by the importers: clip ids from audio names, deterministic record ids."""
+"""Identifiers shared by the importers: clip ids from audio names, deterministic record ids.
+
+Importers keep a clip's id and path as their file spells them; the build's plan resolves
+them to the clip's identity (``sources.identity``). Record ids hash what makes a row, with
+each clip named by its identity key (``row_clip_key``), so two spellings of one clip give
+one id.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import Counter
-from pathlib import PurePosixPath
 
 from reasonaqa.schemas import Dataset
-
-
-def audiocaps_clip_id(name: str) -> str:
-    """``Y<youtube_id>`` or ``AudioCapsLarger/val/Y<youtube_id>.wav`` -> ``<youtube_id>``.
-
-    AudioCaps audio files carry one ``Y`` before the YouTube id, which may itself start with
-    ``Y``; exactly one is removed.
-    """
-    stem = PurePosixPath(name).name
-    stem = stem.removesuffix(".wav")
-    return stem[1:] if stem.startswith("Y") else stem
+from reasonaqa.sources.identity import (
+    clip_key,
+    file_name,
+    path_folder,
+    source_folder,
+    youtube_id,
+)
 
 
 def audiocaps_audio_name(clip_id: str) -> str:
     return f"Y{clip_id}.wav"
 
 
-def clotho_clip_id(name: str) -> str:
-    """Clotho clips are known by their file name, extension included, as in its CSVs."""
-    return PurePosixPath(name).name
-
-
 def clip_id_for(dataset: Dataset, name: str) -> str:
-    return audiocaps_clip_id(name) if dataset == "audiocaps" else clotho_clip_id(name)
+    """The clip id an audio name gives: AudioCaps YouTube id, Clotho file name (as written)."""
+    return youtube_id(name) if dataset == "audiocaps" else file_name(name)
+
+
+def row_clip_key(dataset: Dataset, name: str, split: str) -> str:
+    """The identity key of the clip an audio name or path stands for, without a caption file
+    (no AudioCaps start time): for record ids."""
+    folder = path_folder(name) or source_folder(dataset, split)
+    return clip_key(dataset, folder, clip_id_for(dataset, name))
 
 
 def record_id(source: str, *parts: object) -> str:
