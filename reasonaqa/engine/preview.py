@@ -68,14 +68,13 @@ class PreviewItem:
     checks: CheckVerdicts | None  # None when no reply came back at all
 
 
-class RecordingBackend:
+class RecordingBackend(Backend):
     """A ``Backend`` that forwards every request and keeps it with its outcome, by key."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.name = inner.name
         self.model = inner.model
-        self.accepts_seed = inner.accepts_seed
         self.seen: dict[str, tuple[ChatRequest, Completion | BackendError]] = {}
 
     async def complete(self, request: ChatRequest) -> Completion:
@@ -87,6 +86,9 @@ class RecordingBackend:
             raise
         self.seen[key] = (request, completion)
         return completion
+
+    async def check_endpoint(self) -> str | None:
+        return await self.inner.check_endpoint()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -78,7 +78,6 @@ class ScriptedBackend(Backend):
     """The ``Backend`` protocol over a script; records every request it was sent."""
 
     name = "scripted"
-    accepts_seed = True
 
     def __init__(self, script: Script = valid_reply, model: str = "scripted-model") -> None:
         self.script = script
