@@ -73,6 +73,21 @@ def fault_server(
         yield url
 
 
+def llama_unavailable() -> str | None:
+    """Why llama.cpp's server cannot run here (for a test to skip with), or None."""
+    import importlib.util
+
+    from reasonaqa.errors import InputError
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return "llama-cpp-python is not installed"
+    try:
+        smollm2_gguf_path()
+    except InputError as err:
+        return str(err)
+    return None
+
+
 @contextmanager
 def llama_server(model_path: Path | None = None, n_ctx: int = 2048) -> Iterator[str]:
     """llama-cpp-python's OpenAI server on the bundled SmolLM2 GGUF (or ``model_path``).

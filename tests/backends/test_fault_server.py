@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import importlib.util
 import json
 import random
 import time
@@ -17,7 +16,6 @@ import aiohttp
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from reasonaqa.errors import InputError
 from reasonaqa.schemas import (
     FOCUS_AREAS,
     ChoiceVerdict,
@@ -36,7 +34,7 @@ from reasonaqa.testing.fault_server import (
     serving,
     uniform_rates,
 )
-from reasonaqa.testing.servers import fault_server, llama_server
+from reasonaqa.testing.servers import fault_server, llama_server, llama_unavailable
 
 # Far apart, so a loaded machine's slow answer is never taken for a hang.
 HANG_S = 6.0
@@ -305,14 +303,8 @@ def test_bad_requests_get_400_and_models_are_listed() -> None:
 
 @pytest.mark.slow
 def test_llama_server_returns_a_schema_valid_mcq() -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed")
-    try:
-        from reasonaqa.config import smollm2_gguf_path
-
-        smollm2_gguf_path()
-    except InputError as err:
-        pytest.skip(str(err))
+    if why := llama_unavailable():
+        pytest.skip(why)
     body = chat_request(McqItem, 0, style="json_object")
     body.update(repeat_penalty=1.0, temperature=0.2, max_tokens=400)
     with llama_server() as url:

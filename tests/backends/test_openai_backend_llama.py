@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Iterator
 from contextlib import aclosing
 
@@ -11,23 +10,16 @@ import pytest
 
 from reasonaqa.backends.base import BackendError
 from reasonaqa.backends.openai import OpenAIBackend
-from reasonaqa.errors import InputError
 from reasonaqa.testing.backend_helpers import mcq_request
-from reasonaqa.testing.servers import llama_server
+from reasonaqa.testing.servers import llama_server, llama_unavailable
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def llama_url() -> Iterator[str]:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed")
-    try:
-        from reasonaqa.config import smollm2_gguf_path
-
-        smollm2_gguf_path()
-    except InputError as err:
-        pytest.skip(str(err))
+    if why := llama_unavailable():
+        pytest.skip(why)
     with llama_server(n_ctx=512) as url:
         yield url
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 
 import pytest
 
 from reasonaqa.backends.base import ChatRequest
 from reasonaqa.backends.openai import OpenAIBackend
 from reasonaqa.config import DEFAULT_PROMPTS_DIR, EMBEDDED_MODEL_NAME
-from reasonaqa.errors import InputError
 from reasonaqa.prompts.store import TemplateStore
 from reasonaqa.quality.passes import (
     audio_contribution,
@@ -19,20 +17,10 @@ from reasonaqa.quality.passes import (
     shuffled_for_grounding,
 )
 from reasonaqa.schemas import LLM_SCHEMAS, ChoiceVerdict, SupportVerdict
+from reasonaqa.testing.servers import llama_server, llama_unavailable
 
 OPTIONS = ["a dog barking", "a cat meowing", "a cow mooing", "a goose honking"]
 CAPTIONS = ["A dog barks repeatedly while cars pass by", "A dog is barking near a busy road"]
-
-
-def _need_llama() -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed")
-    from reasonaqa.config import smollm2_gguf_path
-
-    try:
-        smollm2_gguf_path()
-    except InputError as err:
-        pytest.skip(str(err))
 
 
 async def _ask(url: str, requests: list[ChatRequest]) -> list[list[str]]:
@@ -45,8 +33,8 @@ async def _ask(url: str, requests: list[ChatRequest]) -> list[list[str]]:
 
 @pytest.mark.slow
 def test_passes_end_to_end_on_llama_cpp() -> None:
-    _need_llama()
-    from reasonaqa.testing.servers import llama_server
+    if why := llama_unavailable():
+        pytest.skip(why)
 
     store = TemplateStore(DEFAULT_PROMPTS_DIR)
     question, answer = "What animal can be heard in the recording?", "a dog barking"
