@@ -44,6 +44,13 @@ class AdaptiveLimiter:
             if pause > 0:
                 await asyncio.sleep(pause)
             else:
+                if self.in_flight < int(self.limit):
+                    # A slot is free: the pause ended between try_acquire and here, or the
+                    # limit grew. Nobody may park then, or with nothing in flight no release
+                    # would ever wake them: take the slot, or let the head of the queue take it.
+                    if not self._waiters:
+                        continue
+                    self._wake()
                 waiter = asyncio.get_running_loop().create_future()
                 self._waiters.append(waiter)
                 try:
