@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -33,6 +32,7 @@ from reasonaqa.dataset.importers.entailment import QUESTION as ENTAILMENT_QUESTI
 from reasonaqa.errors import InputError
 from reasonaqa.quality.audit import AuditRow
 from reasonaqa.schemas import Task
+from reasonaqa.storage.json_lines import iter_json_objects
 from reasonaqa.storage.mellow_records import MELLOW_KEYS, answer_letter, split_inline_options
 
 CHECKED_TASKS = ("mcq", "detail")
@@ -67,17 +67,8 @@ def read_qa_file(path: Path) -> Iterator[AuditRow]:
 
 
 def _jsonl(path: Path) -> Iterator[AuditRow]:
-    with open(path, "rb") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as err:
-                raise InputError(f"not valid JSON ({err})", file=path, row=number) from err
-            if not isinstance(value, dict):
-                raise InputError("not a JSON object", file=path, row=number)
-            yield _plain_row(value, path, number)
+    for number, value in iter_json_objects(path):
+        yield _plain_row(value, path, number)
 
 
 def _parquet_folder(folder: Path) -> Iterator[AuditRow]:

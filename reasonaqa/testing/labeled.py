@@ -9,7 +9,6 @@ as labeled: a good item passes every check, a defective one gets its code (among
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from reasonaqa.errors import InputError
 from reasonaqa.quality.checks import REASONS, check_detail, check_mcq
 from reasonaqa.schemas import DetailItem, McqItem
+from reasonaqa.storage.json_lines import iter_json_objects
 
 GOOD = "good"
 
@@ -80,20 +80,10 @@ def score(items: list[LabeledItem]) -> Score:
 
 def read_labeled(path: Path) -> list[LabeledItem]:
     """Items of a labeled JSONL file; bad input is an ``InputError`` naming row and field."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the labeled set: {err}", file=path) from None
-    return [_item(path, row, line) for row, line in enumerate(lines, 1) if line.strip()]
+    return [_item(path, row, data) for row, data in iter_json_objects(path)]
 
 
-def _item(path: Path, row: int, line: str) -> LabeledItem:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise InputError(f"not JSON: {err.msg}", file=path, row=row) from None
-    if not isinstance(data, dict):
-        raise InputError("not a JSON object", file=path, row=row)
+def _item(path: Path, row: int, data: dict[str, Any]) -> LabeledItem:
     text = {name: _text(path, row, data, name) for name in ("id", "label", "task", "question")}
     if text["label"] != GOOD and text["label"] not in REASONS:
         raise InputError(f"unknown label {text['label']!r}", file=path, row=row, field="label")
